@@ -1,0 +1,1 @@
+process.stdout.write('sysfleet-agent: not built yet\n');

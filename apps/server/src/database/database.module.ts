@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EnvironmentVariables } from '../config/config';
+import { dataSourceOptions } from './data-source';
+import { RedisModule } from './redis';
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [EnvironmentVariables],
+      useFactory: (c: EnvironmentVariables) => ({ ...dataSourceOptions(c.DATABASE_URL), autoLoadEntities: true, migrationsRun: true }),
+    }),
+    RedisModule,
+  ],
+  exports: [RedisModule],
+})
+export class DatabaseModule {}

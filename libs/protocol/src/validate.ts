@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { MAX_MESSAGE_BYTES } from './version';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+type Ctor<T> = new () => T;
+
+function describe(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((m) => `${path}: ${m}`);
+    return [...own, ...describe(e.children ?? [], path)];
+  });
+}
+
+/** Size of a payload as it crossed the wire (approximate for non-JSON values). */
+export function payloadSize(raw: unknown): number {
+  if (raw === undefined) return 0;
+  try {
+    return Buffer.byteLength(JSON.stringify(raw) ?? '', 'utf8');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * The one validation path for every message that crosses the server/agent boundary:
+ * size limit, plain-object check, class-validator with unknown fields refused.
+ */
+export function parsePayload<T extends object>(cls: Ctor<T>, raw: unknown, maxBytes = MAX_MESSAGE_BYTES): Parsed<T> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, error: `${cls.name}: payload must be an object` };
+  }
+  const size = payloadSize(raw);
+  if (size > maxBytes) return { ok: false, error: `${cls.name}: payload of ${size} bytes exceeds ${maxBytes}` };
+  const value = plainToInstance(cls, raw, { enableImplicitConversion: false });
+  const errors = validateSync(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  if (errors.length > 0) return { ok: false, error: `${cls.name}: ${describe(errors).join('; ')}` };
+  return { ok: true, value };
+}

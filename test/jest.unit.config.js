@@ -1,0 +1,7 @@
+const base = require('./jest.base');
+module.exports = {
+  ...base,
+  displayName: 'unit',
+  testMatch: ['<rootDir>/{apps,libs,migrations}/**/src/**/*.spec.ts'],
+  projects: undefined,
+};
