@@ -19,6 +19,10 @@ export class EnvironmentVariables {
   @IsString() @IsOptional()
   HOST = '0.0.0.0';
 
+  /** Prefix of every Redis key, queue and channel this deployment uses (lets deployments or test runs share one Redis). */
+  @Matches(/^[a-zA-Z0-9_-]{1,40}$/, { message: 'must be 1-40 letters, digits, _ or -' })
+  REDIS_PREFIX = 'sysfleet';
+
   /** The URL agents and browsers use to reach this server. */
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   PUBLIC_URL!: string;
@@ -50,7 +54,7 @@ export class ConfigError extends Error {}
 
 /** The variables read from the environment; anything else in it is ignored. */
 const DECLARED: readonly (keyof EnvironmentVariables)[] = [
-  'DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST', 'PUBLIC_URL', 'SYSFLEET_SECRET', 'SYSFLEET_ADMIN_PASSWORD',
+  'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'PORT', 'HOST', 'PUBLIC_URL', 'SYSFLEET_SECRET', 'SYSFLEET_ADMIN_PASSWORD',
   'LOG_LEVEL', 'WEB_DIST', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
 ];
 const NUMERIC = new Set<string>(['PORT']);
