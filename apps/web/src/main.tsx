@@ -1,3 +1,13 @@
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import './i18n';
+import './styles.css';
+import { applyTheme, loadTheme } from './theme';
+import { App } from './App';
 
-createRoot(document.getElementById('root')!).render(<h1>Sysfleet</h1>);
+applyTheme(loadTheme());
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,4 +1,6 @@
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { HostFacts } from './messages';
 
 /**
  * Parameters of each command, validated by the agent before it runs anything.
@@ -17,6 +19,11 @@ export const USERNAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 export const INTERFACE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,14}$/;
 
 export class InventoryRefreshParams {}
+
+/** Result of inventory.refresh: the facts collected afresh. */
+export class InventoryRefreshResult {
+  @ValidateNested() @Type(() => HostFacts) facts!: HostFacts;
+}
 export class VirtualizationCheckParams {}
 
 export class VirtualizationInitializeParams {

@@ -6,3 +6,6 @@ export * from './identity';
 export * from './messages';
 export * from './commands';
 export * from './event-maps';
+export * from './virtualization';
+export * from './children';
+export * from './crypt';

@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Request } from 'express';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -8,6 +9,17 @@ export interface Actor {
   userId: string;
   username: string;
   role: Role;
+}
+
+/** True when `role` is `min` or above it. */
+export function roleAtLeast(role: Role, min: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(min);
+}
+
+/** A request after the auth guard: `actor` and `sessionId` are set on every non-public route. */
+export interface AuthenticatedRequest extends Request {
+  actor?: Actor;
+  sessionId?: string;
 }
 
 export const IS_PUBLIC = 'sysfleet:public';

@@ -31,6 +31,15 @@ export function toErrorBody(error: unknown): ErrorBody {
       ...(body.details !== undefined && { details: body.details }),
     };
   }
+  // Body-parser (and other http-errors) failures are the client's: a too-large or malformed body.
+  const clientError = error as { expose?: unknown; status?: unknown; type?: unknown; message?: unknown };
+  if (clientError?.expose === true && typeof clientError.status === 'number' && clientError.status >= 400 && clientError.status < 500) {
+    const status = clientError.status;
+    const message =
+      clientError.type === 'entity.too.large' ? 'Request body is too large' :
+      clientError.type === 'entity.parse.failed' ? `Request body is not valid JSON: ${String(clientError.message)}` : String(clientError.message);
+    return { statusCode: status, code: HTTP_CODES[status] ?? `HTTP_${status}`, message };
+  }
   return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'COMMON_INTERNAL', message: 'Internal error' };
 }
 
@@ -43,6 +52,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = toErrorBody(error);
     if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
     const res = host.switchToHttp().getResponse<Response>();
+    // The audit trail records the code with the failure.
+    res.locals.errorCode = body.code;
     if (!res.headersSent) res.status(body.statusCode).json(body);
   }
 }

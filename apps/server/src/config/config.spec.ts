@@ -24,4 +24,11 @@ describe('loadConfig', () => {
       expect((e as Error).message).toMatch(/SYSFLEET_SECRET must be at least 32 characters/);
     }
   });
+
+  it('reads session, login-limit and trust-proxy settings', () => {
+    expect(loadConfig({ ...good, SESSION_TTL_HOURS: '2' }).SESSION_TTL_HOURS).toBe(2);
+    for (const v of ['false', 'true', '1', 'loopback, 10.0.0.0/8', '10.0.0.1,fd00::/8']) expect(loadConfig({ ...good, TRUST_PROXY: v }).TRUST_PROXY).toBe(v);
+    for (const v of ['yes please', 'loopback;', '*']) expect(() => loadConfig({ ...good, TRUST_PROXY: v })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ ...good, LOGIN_MAX_FAILURES_PER_USER: '0' })).toThrow(/LOGIN_MAX_FAILURES_PER_USER/);
+  });
 });

@@ -45,9 +45,61 @@ export class EnvironmentVariables {
   @IsString() @IsOptional()
   AGENT_BUNDLE?: string;
 
+  /** Jobs one host carries out at once; more wait in the queue. */
+  @IsInt() @Min(1) @Max(64)
+  JOB_HOST_CONCURRENCY = 4;
+
+  /** How long the server waits for an agent to acknowledge a command. */
+  @IsInt() @Min(100) @Max(120000)
+  JOB_ACK_TIMEOUT_MS = 10000;
+
+  /** How often an undelivered or silent job is looked at again (re-sent to its agent). */
+  @IsInt() @Min(1) @Max(3600)
+  JOB_REDELIVER_SECONDS = 60;
+
+  /** How often open jobs are re-enqueued from Postgres (covers a Redis that lost its data). */
+  @IsInt() @Min(1) @Max(3600)
+  JOB_RECONCILE_SECONDS = 30;
+
+  /** Delivery attempts one server process runs at once. */
+  @IsInt() @Min(1) @Max(10000)
+  JOB_WORKER_CONCURRENCY = 50;
+
+  /** Per-type deadlines for offline hosts, `type=seconds` separated by commas (e.g. `inventory.refresh=300`). */
+  @IsString() @IsOptional() @Matches(/^([a-z.-]+=\d+)?(,[a-z.-]+=\d+)*$/, { message: 'must be type=seconds pairs separated by commas' })
+  JOB_DEADLINES?: string;
+
   /** Comma-separated origins allowed on the /ui socket and for cookie-authenticated requests (PUBLIC_URL is always allowed). */
   @IsString() @IsOptional()
   ALLOWED_ORIGINS?: string;
+
+  /** Operator sessions end after this many hours without a request (sliding). */
+  @IsInt() @Min(1) @Max(720)
+  SESSION_TTL_HOURS = 12;
+
+  /** Failed logins allowed per username, and per source IP, within LOGIN_FAILURE_WINDOW_SECONDS before 429. */
+  @IsInt() @Min(1) @Max(10000)
+  LOGIN_MAX_FAILURES_PER_USER = 10;
+
+  @IsInt() @Min(1) @Max(10000)
+  LOGIN_MAX_FAILURES_PER_IP = 50;
+
+  @IsInt() @Min(10) @Max(86400)
+  LOGIN_FAILURE_WINDOW_SECONDS = 300;
+
+  /** Express `trust proxy`: false (default: use the socket address), true, a hop count, or comma-separated addresses/subnets of your proxies. */
+  @Matches(/^(true|false|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*)$/, {
+    message: 'must be true, false, a hop count, or comma-separated proxy addresses/subnets',
+  })
+  TRUST_PROXY = 'false';
+
+  /** Memory (MB) a host keeps free for itself: a child VM that would leave less is refused. */
+  @IsInt() @Min(0) @Max(1048576)
+  CHILD_RESERVE_MEMORY_MB = 1024;
+
+  /** Disk (GB) a host keeps free for itself: a child VM that would leave less is refused. */
+  @IsInt() @Min(0) @Max(1048576)
+  CHILD_RESERVE_DISK_GB = 10;
 }
 
 export class ConfigError extends Error {}
@@ -55,17 +107,20 @@ export class ConfigError extends Error {}
 /** The variables read from the environment; anything else in it is ignored. */
 const DECLARED: readonly (keyof EnvironmentVariables)[] = [
   'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'PORT', 'HOST', 'PUBLIC_URL', 'SYSFLEET_SECRET', 'SYSFLEET_ADMIN_PASSWORD',
-  'LOG_LEVEL', 'WEB_DIST', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
+  'LOG_LEVEL', 'WEB_DIST', 'JOB_HOST_CONCURRENCY', 'JOB_ACK_TIMEOUT_MS', 'JOB_REDELIVER_SECONDS', 'JOB_RECONCILE_SECONDS', 'JOB_WORKER_CONCURRENCY', 'JOB_DEADLINES', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
+  'SESSION_TTL_HOURS', 'LOGIN_MAX_FAILURES_PER_USER', 'LOGIN_MAX_FAILURES_PER_IP', 'LOGIN_FAILURE_WINDOW_SECONDS', 'TRUST_PROXY',
+  'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB',
 ];
-const NUMERIC = new Set<string>(['PORT']);
 
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvironmentVariables {
+  // Numeric settings are the ones whose default is a number.
+  const defaults = new EnvironmentVariables() as unknown as Record<string, unknown>;
   const raw: Record<string, unknown> = {};
   for (const key of DECLARED) {
     const value = env[key];
     if (value === undefined || value === '') continue;
-    raw[key] = NUMERIC.has(key) && /^\d+$/.test(value) ? Number(value) : value;
+    raw[key] = typeof defaults[key] === 'number' && /^\d+$/.test(value) ? Number(value) : value;
   }
   const config = plainToInstance(EnvironmentVariables, raw);
   const errors = validateSync(config);

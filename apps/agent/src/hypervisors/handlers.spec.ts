@@ -1,0 +1,36 @@
+import { parsePayload, VirtualizationConfigureNetworkParams, VirtualizationResult } from '@sysfleet/protocol';
+import { createHypervisorHandlers } from './handlers';
+import { recordingContext, simulatedHost } from './testing';
+
+jest.setTimeout(30_000);
+
+describe('virtualization.* handlers', () => {
+  it('check, initialize and configure-network return a report the server accepts', async () => {
+    const host = simulatedHost('vmm');
+    try {
+      const [check, initialize, configure] = createHypervisorHandlers(host.processEnv);
+      expect([check.command, initialize.command, configure.command]).toEqual(['virtualization.check', 'virtualization.initialize', 'virtualization.configure-network']);
+      const before = await check.run({}, recordingContext());
+      const wire = JSON.parse(JSON.stringify(before));
+      expect(parsePayload(VirtualizationResult, wire)).toMatchObject({ ok: true });
+      expect(wire.report).toMatchObject({ platform: 'openbsd', roles: [] });
+      expect(wire.report.hypervisors.map((h: { type: string; available: boolean }) => [h.type, h.available])).toEqual([['kvm', false], ['vmm', true], ['wsl', false]]);
+
+      const after = JSON.parse(JSON.stringify(await initialize.run({ type: 'vmm' }, recordingContext())));
+      expect(parsePayload(VirtualizationResult, after)).toMatchObject({ ok: true });
+      expect(after.report.roles).toEqual(['vmm_host']);
+
+      const params = Object.assign(new VirtualizationConfigureNetworkParams(), { type: 'vmm', mode: 'routed' });
+      const routed = JSON.parse(JSON.stringify(await configure.run(params, recordingContext())));
+      expect(routed.report.hypervisors[1].networks[0]).toMatchObject({ mode: 'routed', subnet: '10.42.0.0/24' });
+      await expect(initialize.run({ type: 'kvm' }, recordingContext())).rejects.toMatchObject({ step: 'check', message: expect.stringMatching(/KVM runs on Linux; this host is openbsd/) });
+    } finally {
+      host.cleanup();
+    }
+  });
+
+  it('a report with an unknown role or a bad field is refused by the protocol class', () => {
+    const report = { platform: 'linux', roles: ['root_host'], hypervisors: [], checkedAt: new Date().toISOString() };
+    expect(parsePayload(VirtualizationResult, { report })).toMatchObject({ ok: false });
+  });
+});

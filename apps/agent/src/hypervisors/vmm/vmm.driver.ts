@@ -1,0 +1,220 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { HypervisorNetwork, HypervisorStatus, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
+import { JobContext, StepError } from '../../jobs/handler';
+import { tail } from '../../run';
+import { HostTools, hostFileExists, hostPath, hostPlatform, markedBlock, progress, readHostFile, replaceMarkedBlock, subnetPlan, unavailableStatus } from '../host';
+import { Hypervisor } from '../types';
+import { parseDmesgVirtualization, parseRcctlCheck, parseSysctl } from './parsers';
+
+/** Default subnet of the routed network (vether0 holds .1; guests are NATed out through pf). */
+export const DEFAULT_ROUTED_SUBNET = '10.42.0.0/24';
+const SWITCH = 'sysfleet';
+const BRIDGE = 'bridge0';
+const VETHER = 'vether0';
+
+type VmdNetworkConfig = { mode: 'local' } | { mode: 'bridged'; interface: string } | { mode: 'routed'; subnet: string };
+
+/** What the managed vm.conf block says; absent means vmd's default, local interfaces (-L). */
+export function readVmConfNetwork(vmConf: string | null): VmdNetworkConfig {
+  const block = vmConf === null ? null : markedBlock(vmConf);
+  const mode = block && /^# network: (local|bridged|routed)(?: (\S+))?$/m.exec(block);
+  if (!mode || mode[1] === 'local') return { mode: 'local' };
+  if (mode[1] === 'bridged') return { mode: 'bridged', interface: mode[2] ?? '' };
+  return { mode: 'routed', subnet: mode[2] ?? DEFAULT_ROUTED_SUBNET };
+}
+
+function vmConfBlock(config: VmdNetworkConfig): string {
+  if (config.mode === 'local') return '# network: local (VMs get a local interface, vmctl start -L / "local interface")\n';
+  const detail = config.mode === 'bridged' ? config.interface : config.subnet;
+  return `# network: ${config.mode} ${detail}\nswitch "${SWITCH}" {\n\tinterface ${BRIDGE}\n}\n`;
+}
+
+function pfBlock(subnet: string): string {
+  return `match out on egress inet from ${subnet} to any nat-to (egress)\npass in on ${VETHER} inet from ${subnet}\n`;
+}
+
+export class VmmDriver implements Hypervisor {
+  readonly type = 'vmm' as const;
+  private readonly tools: HostTools;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.tools = new HostTools(env);
+  }
+
+  applies(): boolean {
+    return hostPlatform(this.env) === 'openbsd';
+  }
+
+  private async vmdState(): Promise<{ enabled: boolean; running: boolean }> {
+    const on = await this.tools.step('detect', 'rcctl', ['ls', 'on']);
+    const check = await this.tools.probe('rcctl', ['check', 'vmd']);
+    return { enabled: on.stdout.split('\n').includes('vmd'), running: check ? parseRcctlCheck(check.stdout, 'vmd') : false };
+  }
+
+  async detect(): Promise<HypervisorStatus> {
+    const platform = hostPlatform(this.env);
+    if (platform !== 'openbsd') return unavailableStatus('vmm', 'OpenBSD', platform);
+    const details: string[] = [];
+    const dmesg = readHostFile('/var/run/dmesg.boot', this.env);
+    const boot = dmesg ? parseDmesgVirtualization(dmesg) : { cpuFlag: false, vmmAttached: false };
+    const devVmm = hostFileExists('/dev/vmm', this.env);
+    if (!boot.cpuFlag) details.push('the CPU shows no VMX/SVM feature: enable virtualisation in the BIOS');
+    if (!boot.vmmAttached) details.push('vmm(4) did not attach at boot (needs VMX+EPT or SVM+RVI)');
+    if (!devVmm) details.push('/dev/vmm is missing');
+    const vmctl = await this.tools.probe('vmctl', ['status']);
+    const firmware = hostFileExists('/etc/firmware/vmm-bios', this.env);
+    if (!firmware) details.push('vmm-firmware (SeaBIOS) is not installed: fw_update vmm');
+    const vmd = await this.vmdState();
+    if (!vmd.enabled || !vmd.running) details.push(`vmd is ${vmd.enabled ? 'enabled' : 'disabled'} and ${vmd.running ? 'running' : 'stopped'}`);
+    const release = parseSysctl((await this.tools.step('detect', 'sysctl', ['kern.osrelease'])).stdout)['kern.osrelease'];
+    const installed = vmctl !== null && firmware;
+    const kernelSupported = boot.vmmAttached && devVmm;
+    const net = readVmConfNetwork(readHostFile('/etc/vm.conf', this.env));
+    const networks: HypervisorNetwork[] = [
+      net.mode === 'local'
+        ? { name: 'local', mode: 'local', active: vmd.running, autostart: vmd.enabled }
+        : { name: SWITCH, mode: net.mode, active: vmd.running, autostart: vmd.enabled, bridge: BRIDGE, ...(net.mode === 'routed' ? { subnet: net.subnet } : {}) },
+    ];
+    return {
+      type: 'vmm', available: true, installed, enabled: vmd.enabled, running: vmd.running,
+      initialized: installed && vmd.enabled && vmd.running && kernelSupported && boot.cpuFlag,
+      cpuSupported: boot.cpuFlag, kernelSupported, needsInstall: !installed, needsEnable: !(vmd.enabled && vmd.running), needsReboot: false,
+      ...(release ? { version: `OpenBSD ${release} vmd` } : {}), networks, details,
+    };
+  }
+
+  async initialize(ctx: JobContext): Promise<void> {
+    if (!this.applies()) throw new StepError('check', `vmd runs on OpenBSD; this host is ${hostPlatform(this.env)}`);
+    await progress(ctx, 'check-cpu', 'checking vmm(4) and /dev/vmm', 5);
+    const status = await this.detect();
+    if (!status.cpuSupported) throw new StepError('check-cpu', 'the CPU shows no VMX/SVM feature in dmesg: enable virtualisation in the BIOS');
+    if (!status.kernelSupported) throw new StepError('check-cpu', 'vmm(4) is not attached or /dev/vmm is missing: the CPU needs VMX+EPT or SVM+RVI');
+
+    if (hostFileExists('/etc/firmware/vmm-bios', this.env)) await progress(ctx, 'firmware', 'vmm-firmware already installed', 30);
+    else {
+      await this.tools.step('firmware', 'fw_update', ['vmm'], { timeoutMs: 10 * 60_000, signal: ctx.signal });
+      if (!hostFileExists('/etc/firmware/vmm-bios', this.env)) throw new StepError('firmware', 'fw_update finished but /etc/firmware/vmm-bios is still missing');
+      await progress(ctx, 'firmware', 'installed vmm-firmware', 30);
+    }
+
+    if (status.enabled) await progress(ctx, 'enable-vmd', 'vmd already enabled', 50);
+    else {
+      await this.tools.step('enable-vmd', 'rcctl', ['enable', 'vmd'], { signal: ctx.signal });
+      await progress(ctx, 'enable-vmd', 'vmd enabled', 50);
+    }
+
+    if (status.running) await progress(ctx, 'start-vmd', 'vmd already running', 80);
+    else {
+      await this.tools.step('start-vmd', 'rcctl', ['start', 'vmd'], { signal: ctx.signal });
+      await progress(ctx, 'start-vmd', 'vmd started', 80);
+    }
+    const check = await this.tools.step('verify', 'rcctl', ['check', 'vmd']).catch((e: unknown) => {
+      throw e instanceof StepError ? new StepError('verify', `vmd is not running after start: ${e.message}`) : e;
+    });
+    if (!parseRcctlCheck(check.stdout, 'vmd')) throw new StepError('verify', 'vmd is not running after start');
+    await progress(ctx, 'verify', 'vmd(ok), /dev/vmm present', 95);
+  }
+
+  async configureNetwork(params: VirtualizationConfigureNetworkParams, ctx: JobContext): Promise<void> {
+    if (!this.applies()) throw new StepError('check', `vmd runs on OpenBSD; this host is ${hostPlatform(this.env)}`);
+    if (!['local', 'bridged', 'routed'].includes(params.mode)) throw new StepError('validate', `vmd networks are "local", "bridged" or "routed", not "${params.mode}"`);
+    if (params.remove) {
+      if (params.mode !== 'routed') throw new StepError('validate', 'remove applies to the routed set-up only');
+      return this.removeRouted(ctx);
+    }
+    if (params.mode === 'local') {
+      await this.writeVmConf(ctx, { mode: 'local' }, 60);
+    } else if (params.mode === 'bridged') {
+      if (!params.interface) throw new StepError('validate', 'bridged mode needs the host interface to bridge to (e.g. em0)');
+      await this.tools.step('validate', 'ifconfig', [params.interface]);
+      await progress(ctx, 'validate', `bridging VMs to ${params.interface}`, 10);
+      await this.ensureBridge(ctx, params.interface);
+      await this.writeHostnameFile(`/etc/hostname.${BRIDGE}`, `add ${params.interface}\nup\n`);
+      await this.writeVmConf(ctx, { mode: 'bridged', interface: params.interface }, 70);
+    } else {
+      const subnet = params.subnet ?? DEFAULT_ROUTED_SUBNET;
+      const plan = subnetPlan(subnet);
+      const cidr = `${plan.network}/${plan.prefix}`;
+      await progress(ctx, 'validate', `routed network ${cidr} on ${VETHER}`, 5);
+      // pf first: a rule set pfctl refuses must leave the host untouched.
+      await this.updatePf(ctx, pfBlock(cidr));
+      if ((await this.tools.probe('ifconfig', [VETHER]))?.code !== 0) await this.tools.step('vether', 'ifconfig', [VETHER, 'create'], { signal: ctx.signal });
+      await this.tools.step('vether', 'ifconfig', [VETHER, 'inet', `${plan.gateway}/${plan.prefix}`, 'up'], { signal: ctx.signal });
+      await this.writeHostnameFile(`/etc/hostname.${VETHER}`, `inet ${plan.gateway} ${plan.netmask}\nup\n`);
+      await progress(ctx, 'vether', `${VETHER} holds ${plan.gateway}/${plan.prefix}`, 40);
+      await this.ensureBridge(ctx, VETHER);
+      await this.writeHostnameFile(`/etc/hostname.${BRIDGE}`, `add ${VETHER}\nup\n`);
+      await this.tools.step('forwarding', 'sysctl', ['net.inet.ip.forwarding=1'], { signal: ctx.signal });
+      await progress(ctx, 'forwarding', 'IPv4 forwarding on', 70);
+      await this.writeVmConf(ctx, { mode: 'routed', subnet: cidr }, 85);
+    }
+    await this.tools.step('reload-vmd', 'vmctl', ['reload'], { signal: ctx.signal });
+    await progress(ctx, 'reload-vmd', 'vmd reloaded /etc/vm.conf', 100);
+  }
+
+  private async ensureBridge(ctx: JobContext, member: string): Promise<void> {
+    const show = await this.tools.probe('ifconfig', [BRIDGE]);
+    if (!show || show.code !== 0) await this.tools.step('bridge', 'ifconfig', [BRIDGE, 'create'], { signal: ctx.signal });
+    const current = show && show.code === 0 ? show.stdout : '';
+    if (new RegExp(`^\\s+${member} flags=`, 'm').test(current)) await progress(ctx, 'bridge', `${member} already on ${BRIDGE}`, 55);
+    else {
+      await this.tools.step('bridge', 'ifconfig', [BRIDGE, 'add', member, 'up'], { signal: ctx.signal });
+      await progress(ctx, 'bridge', `${member} added to ${BRIDGE}`, 55);
+    }
+  }
+
+  private async writeHostnameFile(path: string, content: string): Promise<void> {
+    await writeFile(hostPath(path, this.env), content, { mode: 0o640 });
+  }
+
+  private async writeVmConf(ctx: JobContext, config: VmdNetworkConfig | null, percent: number): Promise<void> {
+    const path = hostPath('/etc/vm.conf', this.env);
+    const before = readHostFile('/etc/vm.conf', this.env) ?? '';
+    const after = replaceMarkedBlock(before, config ? vmConfBlock(config) : null);
+    if (after !== before) {
+      await writeFile(`${path}.sysfleet.tmp`, after, { mode: 0o644 });
+      await rename(`${path}.sysfleet.tmp`, path);
+    }
+    await progress(ctx, 'vm-conf', config ? `vm.conf: ${config.mode} network` : 'vm.conf: sysfleet network removed', percent);
+  }
+
+  /** Replaces the marked block of /etc/pf.conf, validated with `pfctl -nf` on a temp copy before the real file changes. */
+  private async updatePf(ctx: JobContext, body: string | null): Promise<void> {
+    const path = hostPath('/etc/pf.conf', this.env);
+    let before: string;
+    try {
+      before = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new StepError('pf-validate', `cannot read /etc/pf.conf: ${(e as Error).message}`);
+    }
+    const after = replaceMarkedBlock(before, body);
+    if (after === before) {
+      await progress(ctx, 'pf-load', 'pf rules already in place', 30);
+      return;
+    }
+    const tmp = `${path}.sysfleet.tmp`;
+    await writeFile(tmp, after, { mode: 0o600 });
+    try {
+      const check = await this.tools.probe('pfctl', ['-nf', tmp], { signal: ctx.signal });
+      if (!check || check.code !== 0) throw new StepError('pf-validate', `pfctl -nf refused the new rules; /etc/pf.conf left unchanged: ${tail(check ? check.stderr || check.stdout : 'pfctl is not installed', 1500)}`);
+      await progress(ctx, 'pf-validate', 'pfctl -nf accepted the new rules', 20);
+      await rename(tmp, path);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    await this.tools.step('pf-load', 'pfctl', ['-f', path], { signal: ctx.signal });
+    await progress(ctx, 'pf-load', body ? 'pf NAT rules loaded' : 'pf NAT rules removed', 30);
+  }
+
+  private async removeRouted(ctx: JobContext): Promise<void> {
+    await this.updatePf(ctx, null);
+    for (const iface of [VETHER]) {
+      if ((await this.tools.probe('ifconfig', [iface]))?.code === 0) await this.tools.step('vether', 'ifconfig', [iface, 'destroy'], { signal: ctx.signal });
+      await rm(hostPath(`/etc/hostname.${iface}`, this.env), { force: true });
+    }
+    await progress(ctx, 'vether', `${VETHER} removed`, 60);
+    await this.writeVmConf(ctx, null, 85);
+    await this.tools.step('reload-vmd', 'vmctl', ['reload'], { signal: ctx.signal });
+    await progress(ctx, 'reload-vmd', 'vmd reloaded /etc/vm.conf', 100);
+  }
+}

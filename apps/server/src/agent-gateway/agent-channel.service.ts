@@ -1,0 +1,121 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  AgentToServerEvents, CommandAck, JobCancelPayload, JobCommandPayload, JobProgressPayload, JobResultPayload, parsePayload, ServerAck,
+  ServerEvent, ServerToAgentEvents,
+} from '@sysfleet/protocol';
+import type { Namespace } from 'socket.io';
+import type { AgentIdentity } from './agent-handshake.service';
+
+/** Events between server replicas on /agent (through the Redis adapter). */
+export interface AgentInterServerEvents {
+  /** An operator approved the host: the replica holding its connection makes it ready. */
+  'host.approved': (hostId: string) => void;
+}
+
+/** What an /agent socket carries after the handshake. */
+export interface AgentSocketData {
+  identity: AgentIdentity;
+  /** Set once agent.hello has been answered. */
+  hostId?: string;
+}
+
+export type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
+
+/** Receives job events from agents (the jobs feature sets it). */
+export interface JobSink {
+  progress(hostId: string, p: JobProgressPayload): Promise<ServerAck>;
+  result(hostId: string, r: JobResultPayload): Promise<ServerAck>;
+}
+
+/** Every connection of a host, approved or pending: status pushes and disconnects go here. */
+export const hostRoom = (hostId: string) => `host:${hostId}`;
+/** Connections of an approved host that said hello: commands go here. */
+export const readyRoom = (hostId: string) => `ready:${hostId}`;
+
+/**
+ * The job pipeline's way to reach agents, on whichever replica they are connected.
+ */
+@Injectable()
+export class AgentChannel {
+  private readonly logger = new Logger('AgentChannel');
+  private ns: AgentNamespace | null = null;
+  private sink: JobSink | null = null;
+  private readonly readyListeners: ((hostId: string) => void)[] = [];
+
+  /** Called by the gateway once socket.io is up. */
+  attach(ns: AgentNamespace): void {
+    this.ns = ns;
+  }
+
+  /**
+   * Sends a command to the host's agent and waits for its ack; null when no agent answered in
+   * time (offline, or silent), so the caller keeps the job queued.
+   */
+  async sendCommand(hostId: string, payload: JobCommandPayload, timeoutMs: number): Promise<CommandAck | null> {
+    return this.emitWithAck(hostId, ServerEvent.JobCommand, payload, timeoutMs);
+  }
+
+  async cancelJob(hostId: string, jobId: string, timeoutMs: number): Promise<CommandAck | null> {
+    const payload: JobCancelPayload = { jobId };
+    return this.emitWithAck(hostId, ServerEvent.JobCancel, payload, timeoutMs);
+  }
+
+  private emitWithAck(hostId: string, event: typeof ServerEvent.JobCommand | typeof ServerEvent.JobCancel, payload: JobCommandPayload | JobCancelPayload, timeoutMs: number): Promise<CommandAck | null> {
+    const ns = this.ns;
+    if (!ns) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const done = (err: Error | null, responses: unknown[] | undefined) => {
+        // A host normally has one connection; take the first answer that is a valid ack.
+        for (const response of responses ?? []) {
+          const ack = parsePayload(CommandAck, response);
+          if (ack.ok) return resolve(ack.value);
+          this.logger.warn(`host ${hostId} answered ${event} with an invalid ack: ${ack.error}`);
+        }
+        if (err && (responses ?? []).length === 0) this.logger.debug(`no ack for ${event} from host ${hostId}: ${err.message}`);
+        resolve(null);
+      };
+      // The typed event map describes one client's ack; a room broadcast acks with every client's answer.
+      const target = ns.to(readyRoom(hostId)).timeout(timeoutMs) as unknown as {
+        emit(ev: string, p: unknown, cb: (err: Error | null, responses: unknown[]) => void): void;
+      };
+      target.emit(event, payload, done);
+    });
+  }
+
+  /** Whether an approved agent of this host is connected to any replica right now. */
+  async isConnected(hostId: string): Promise<boolean> {
+    if (!this.ns) return false;
+    try {
+      const sockets = await this.ns.in(readyRoom(hostId)).fetchSockets();
+      return sockets.length > 0;
+    } catch (e) {
+      this.logger.warn(`could not ask the replicas about host ${hostId}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  /** `listener(hostId)` runs when an approved host has said hello on this replica (deliver its queued jobs). */
+  onAgentReady(listener: (hostId: string) => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  setJobSink(sink: JobSink): void {
+    this.sink = sink;
+  }
+
+  /** @internal used by the gateway */
+  jobSink(): JobSink | null {
+    return this.sink;
+  }
+
+  /** @internal used by the gateway */
+  notifyReady(hostId: string): void {
+    for (const listener of this.readyListeners) {
+      try {
+        listener(hostId);
+      } catch (e) {
+        this.logger.error(`agent-ready listener failed for ${hostId}: ${(e as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import {
+  AGENT_NAMESPACE, AgentEvent, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
+  ServerAck, ServerEvent,
+} from '@sysfleet/protocol';
+import type { Socket } from 'socket.io';
+import { EnrollmentService } from '../enrollment/enrollment.service';
+import { HostChange, HostsService } from '../hosts/hosts.service';
+import { AgentChannel, AgentInterServerEvents, AgentNamespace, AgentSocketData, hostRoom, readyRoom } from './agent-channel.service';
+import { AgentHandshakeService, HandshakeError } from './agent-handshake.service';
+import { SOCKET_SERVER_OPTIONS } from './redis-io.adapter';
+import type { AgentToServerEvents, ServerToAgentEvents } from '@sysfleet/protocol';
+
+type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
+type Ack = (res: ServerAck | HostStatusPayload) => void;
+
+/** How often this replica vouches for its connected hosts (one UPDATE for all of them). */
+export const HEARTBEAT_INTERVAL_MS = 30_000;
+/** Hosts no replica has vouched for this long are marked offline (their replica crashed). */
+export const OFFLINE_AFTER_MS = 90_000;
+
+const KNOWN_EVENTS = new Set<string>(Object.values(AgentEvent));
+
+/** The socket.io /agent namespace: handshake, enrolment, facts, job events, presence. */
+@WebSocketGateway({ namespace: AGENT_NAMESPACE, ...SOCKET_SERVER_OPTIONS })
+export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+  private readonly logger = new Logger('AgentGateway');
+  private ns!: AgentNamespace;
+  /** This replica's connections per host that said hello. */
+  private readonly local = new Map<string, Set<AgentSocket>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly handshake: AgentHandshakeService,
+    private readonly hosts: HostsService,
+    private readonly enrollment: EnrollmentService,
+    private readonly channel: AgentChannel,
+  ) {}
+
+  afterInit(ns: AgentNamespace): void {
+    this.ns = ns;
+    this.channel.attach(ns);
+    ns.use((socket, next) => {
+      const sourceIp = socket.handshake.address ?? null;
+      this.handshake
+        .verify(socket.handshake.auth, sourceIp)
+        .then((result) => {
+          if (!result.ok) return next(new HandshakeError(result.code, result.message));
+          socket.data.identity = result.identity;
+          next();
+        })
+        // Fail closed: anything unexpected refuses the connection.
+        .catch((e: unknown) => {
+          this.logger.error(`handshake check failed: ${(e as Error).message}`);
+          next(new HandshakeError('SERVER_UNAVAILABLE', 'the server could not check the handshake; try again later'));
+        });
+    });
+    ns.on('host.approved', (hostId) => void this.makeReady(hostId));
+    this.hosts.onChange((change) => this.onHostChange(change));
+    this.timer = setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  handleConnection(socket: AgentSocket): void {
+    // The upgrade request (headers, TLS socket, buffers) is not needed after the handshake; with
+    // thousands of agents connected it is memory worth giving back.
+    (socket.conn as unknown as { request: unknown }).request = null;
+    socket.on(AgentEvent.Hello, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Hello, args, (p) => this.onHello(socket, p)));
+    socket.on(AgentEvent.Facts, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Facts, args, (p) => this.onFacts(socket, p)));
+    socket.on(AgentEvent.JobProgress, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobProgress, args, (p) => this.onJobProgress(socket, p)));
+    socket.on(AgentEvent.JobResult, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobResult, args, (p) => this.onJobResult(socket, p)));
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+      this.logger.warn(`dropped unknown event ${JSON.stringify(String(event)).slice(0, 80)} from ${this.who(socket)}`);
+      const ack = args[args.length - 1];
+      if (typeof ack === 'function') (ack as Ack)({ ok: false, error: 'unknown event' });
+    });
+  }
+
+  handleDisconnect(socket: AgentSocket): void {
+    const hostId = socket.data.hostId;
+    if (!hostId) return;
+    const sockets = this.local.get(hostId);
+    sockets?.delete(socket);
+    if (sockets && sockets.size > 0) return;
+    this.local.delete(hostId);
+    void this.markOfflineUnlessConnectedElsewhere(hostId);
+  }
+
+  private async markOfflineUnlessConnectedElsewhere(hostId: string): Promise<void> {
+    try {
+      const elsewhere = await this.ns.in(readyRoom(hostId)).fetchSockets().catch(() => []);
+      if (elsewhere.length === 0) await this.hosts.markOffline(hostId);
+    } catch (e) {
+      this.logger.error(`marking host ${hostId} offline failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** One payload argument and an optional ack; anything else is dropped. Handlers never disconnect on bad input. */
+  private dispatch(socket: AgentSocket, event: string, args: unknown[], handle: (payload: unknown) => Promise<ServerAck | HostStatusPayload>): void {
+    const last = args[args.length - 1];
+    const ack: Ack | undefined = typeof last === 'function' ? (last as Ack) : undefined;
+    const payloads = ack ? args.slice(0, -1) : args;
+    const reply = (res: ServerAck | HostStatusPayload) => ack?.(res);
+    if (payloads.length !== 1) {
+      this.logger.warn(`dropped ${event} from ${this.who(socket)}: expected one payload, got ${payloads.length}`);
+      return reply({ ok: false, error: `${event} takes exactly one payload` });
+    }
+    handle(payloads[0]).then(reply, (e: unknown) => {
+      this.logger.error(`${event} from ${this.who(socket)} failed: ${(e as Error).stack ?? String(e)}`);
+      reply({ ok: false, error: 'internal error; retry later' });
+    });
+  }
+
+  private refuse(socket: AgentSocket, event: string, error: string): ServerAck {
+    this.logger.warn(`dropped ${event} from ${this.who(socket)}: ${error}`);
+    return { ok: false, error };
+  }
+
+  private async onHello(socket: AgentSocket, raw: unknown): Promise<ServerAck | HostStatusPayload> {
+    const parsed = parsePayload(HelloPayload, raw);
+    if (!parsed.ok) return this.refuse(socket, AgentEvent.Hello, parsed.error);
+    const { identity } = socket.data;
+    const { facts, enrollmentToken } = parsed.value;
+    const enrolled = await this.enrollment.enroll({
+      publicKey: identity.publicKey, fingerprint: identity.fingerprint, facts, token: enrollmentToken, sourceIp: socket.handshake.address ?? null,
+    });
+    const host = enrolled.created ? enrolled.host : await this.hosts.updateFacts(enrolled.host.id, facts);
+    if (!host) {
+      // Deleted between the lookup and the update: its key is forgotten, so start over.
+      socket.disconnect(true);
+      return { ok: false, error: 'host was deleted; reconnect to enrol again' };
+    }
+    if (host.status === 'rejected' || host.status === 'revoked') {
+      setImmediate(() => socket.disconnect(true));
+      return { hostId: host.id, status: host.status, ...(host.statusReason && { reason: host.statusReason }) };
+    }
+    if (socket.data.hostId !== host.id) {
+      socket.data.hostId = host.id;
+      socket.join(hostRoom(host.id));
+      let set = this.local.get(host.id);
+      if (!set) this.local.set(host.id, (set = new Set()));
+      set.add(socket);
+    }
+    if (host.status === 'approved') await this.makeSocketReady(socket, host.id);
+    return { hostId: host.id, status: host.status, ...(host.status === 'pending' && { reason: 'waiting for an operator to approve this host' }) };
+  }
+
+  /** An approved host's connection: joins the command room, goes online, and its queued jobs may flow. */
+  private async makeSocketReady(socket: AgentSocket, hostId: string): Promise<void> {
+    socket.join(readyRoom(hostId));
+    await this.hosts.markOnline(hostId);
+    // After the hello ack is on its way, so the agent knows its host id before commands arrive.
+    setImmediate(() => this.channel.notifyReady(hostId));
+  }
+
+  /** On this replica: make every connection of a newly approved host ready. */
+  private async makeReady(hostId: string): Promise<void> {
+    const sockets = [...(this.local.get(hostId) ?? [])].filter((s) => s.connected);
+    if (sockets.length === 0) return;
+    try {
+      for (const s of sockets) s.join(readyRoom(hostId));
+      await this.hosts.markOnline(hostId);
+      this.channel.notifyReady(hostId);
+    } catch (e) {
+      this.logger.error(`making host ${hostId} ready failed: ${(e as Error).message}`);
+    }
+  }
+
+  private onHostChange(change: HostChange): void {
+    if (change.kind === 'removed') {
+      this.ns.in(hostRoom(change.hostId)).disconnectSockets(true);
+      return;
+    }
+    const { host } = change;
+    const status: HostStatusPayload = { hostId: host.id, status: host.status, ...(host.statusReason && { reason: host.statusReason }) };
+    this.ns.to(hostRoom(host.id)).emit(ServerEvent.HostStatus, status);
+    if (host.status === 'approved') {
+      void this.makeReady(host.id);
+      this.ns.serverSideEmit('host.approved', host.id);
+    } else if (host.status === 'rejected' || host.status === 'revoked') {
+      // Across replicas through the adapter; the status above is delivered first (same channel, in order).
+      this.ns.in(hostRoom(host.id)).disconnectSockets(true);
+    }
+  }
+
+  private async onFacts(socket: AgentSocket, raw: unknown): Promise<ServerAck> {
+    const hostId = socket.data.hostId;
+    if (!hostId) return this.refuse(socket, AgentEvent.Facts, 'send agent.hello first');
+    const parsed = parsePayload(FactsPayload, raw);
+    if (!parsed.ok) return this.refuse(socket, AgentEvent.Facts, parsed.error);
+    const host = await this.hosts.updateFacts(hostId, parsed.value.facts);
+    return host ? { ok: true } : { ok: false, error: 'host not found' };
+  }
+
+  private async onJobProgress(socket: AgentSocket, raw: unknown): Promise<ServerAck> {
+    const hostId = this.approvedHostId(socket);
+    if (!hostId) return this.refuse(socket, AgentEvent.JobProgress, 'host not approved');
+    const parsed = parsePayload(JobProgressPayload, raw);
+    if (!parsed.ok) return this.refuse(socket, AgentEvent.JobProgress, parsed.error);
+    const sink = this.channel.jobSink();
+    if (!sink) return { ok: false, error: 'job pipeline not available' };
+    return sink.progress(hostId, parsed.value);
+  }
+
+  private async onJobResult(socket: AgentSocket, raw: unknown): Promise<ServerAck> {
+    const hostId = this.approvedHostId(socket);
+    if (!hostId) return this.refuse(socket, AgentEvent.JobResult, 'host not approved');
+    const parsed = parsePayload(JobResultPayload, raw);
+    if (!parsed.ok) return this.refuse(socket, AgentEvent.JobResult, parsed.error);
+    const sink = this.channel.jobSink();
+    if (!sink) return { ok: false, error: 'job pipeline not available' };
+    return sink.result(hostId, parsed.value);
+  }
+
+  private approvedHostId(socket: AgentSocket): string | null {
+    const hostId = socket.data.hostId;
+    return hostId && socket.rooms.has(readyRoom(hostId)) ? hostId : null;
+  }
+
+  private who(socket: AgentSocket): string {
+    return socket.data.hostId ? `host ${socket.data.hostId}` : `key ${socket.data.identity?.fingerprint ?? '?'}`;
+  }
+
+  /** Vouches for this replica's approved hosts and marks hosts no replica vouched for as offline. */
+  private async heartbeat(): Promise<void> {
+    try {
+      const ids = [...this.local.entries()].filter(([id, sockets]) => [...sockets].some((s) => s.rooms.has(readyRoom(id)))).map(([id]) => id);
+      await this.hosts.touchConnected(ids);
+      const gone = await this.hosts.markSilentOffline(OFFLINE_AFTER_MS);
+      if (gone > 0) this.logger.warn(`marked ${gone} silent host(s) offline`);
+    } catch (e) {
+      this.logger.error(`heartbeat failed: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { INestApplication } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import { MAX_MESSAGE_BYTES } from '@sysfleet/protocol';
+import type { Server, ServerOptions } from 'socket.io';
+import { EnvironmentVariables } from '../config/config';
+
+/**
+ * socket.io settings for every namespace (/agent and /ui share one server). Websocket only, so
+ * replicas need no sticky sessions; a silent peer is dropped after pingInterval + pingTimeout (~40 s).
+ */
+export const SOCKET_SERVER_OPTIONS = {
+  transports: ['websocket'],
+  perMessageDeflate: false,
+  maxHttpBufferSize: MAX_MESSAGE_BYTES,
+  pingInterval: 20_000,
+  pingTimeout: 20_000,
+  serveClient: false,
+  allowEIO3: false,
+} satisfies Partial<ServerOptions>;
+
+/**
+ * socket.io adapter that shares rooms, broadcasts, acks and disconnects between server replicas
+ * through Redis pub/sub. Use it in main.ts: `app.useWebSocketAdapter(await RedisIoAdapter.create(app));`
+ */
+export class RedisIoAdapter extends IoAdapter {
+  private constructor(
+    app: INestApplication,
+    private readonly adapterFactory: ReturnType<typeof createAdapter>,
+    private readonly clients: Redis[],
+  ) {
+    super(app);
+  }
+
+  static async create(app: INestApplication): Promise<RedisIoAdapter> {
+    const config = app.get(EnvironmentVariables);
+    const pub = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    const factory = createAdapter(pub, sub, { key: `${config.REDIS_PREFIX}:socket.io` });
+    return new RedisIoAdapter(app, factory, [pub, sub]);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server: Server = super.createIOServer(port, { ...options, ...SOCKET_SERVER_OPTIONS });
+    server.adapter(this.adapterFactory);
+    return server;
+  }
+
+  override async dispose(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}

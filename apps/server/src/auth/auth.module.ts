@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { SessionsModule } from './sessions.module';
+
+/** Login/logout and the global guard. Exports SessionsModule so the /ui gateway can use SessionsService.actorFromCookieHeader(). */
+@Module({
+  imports: [SessionsModule, UsersModule],
+  controllers: [AuthController],
+  providers: [AuthService, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [SessionsModule],
+})
+export class AuthModule {}

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, MoreThan, Repository } from 'typeorm';
+import { SessionEntity } from './sessions.entity';
+
+export interface NewSession {
+  userId: string;
+  tokenHash: string;
+  expiresAt: Date;
+  sourceIp: string | null;
+  userAgent: string | null;
+}
+
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectRepository(SessionEntity) private readonly repo: Repository<SessionEntity>) {}
+
+  async create(session: NewSession): Promise<SessionEntity> {
+    return this.repo.save(this.repo.create({ ...session, lastSeenAt: new Date() }));
+  }
+
+  /** The unexpired session with this token hash, with its user loaded. */
+  findUnexpiredWithUser(tokenHash: string, now: Date): Promise<SessionEntity | null> {
+    return this.repo.findOne({ where: { tokenHash, expiresAt: MoreThan(now) }, relations: { user: true } });
+  }
+
+  async extend(id: string, lastSeenAt: Date, expiresAt: Date): Promise<void> {
+    await this.repo.update({ id }, { lastSeenAt, expiresAt });
+  }
+
+  async deleteById(id: string): Promise<void> {
+    await this.repo.delete({ id });
+  }
+
+  async deleteForUser(userId: string): Promise<number> {
+    return (await this.repo.delete({ userId })).affected ?? 0;
+  }
+
+  async deleteExpired(now: Date): Promise<number> {
+    return (await this.repo.delete({ expiresAt: LessThan(now) })).affected ?? 0;
+  }
+}

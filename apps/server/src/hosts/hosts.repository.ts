@@ -1,0 +1,215 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import type { HostFacts, HostStatus } from '@sysfleet/protocol';
+import { HostEntity } from './hosts.entity';
+
+export const HOST_SORT_FIELDS = ['hostname', 'status', 'platform', 'lastSeenAt', 'createdAt'] as const;
+export type HostSortField = (typeof HOST_SORT_FIELDS)[number];
+
+export interface HostQuery {
+  status?: HostStatus;
+  platform?: string;
+  role?: string;
+  online?: boolean;
+  parentHostId?: string;
+  q?: string;
+  sort: HostSortField;
+  order: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+}
+
+export interface NewHost {
+  publicKey: string;
+  fingerprint: string;
+  status: HostStatus;
+  facts: HostFacts;
+  parentHostId: string | null;
+  enrollmentTokenId: string | null;
+  approvedBy: string | null;
+  online: boolean;
+}
+
+export interface StatusChange {
+  status: HostStatus;
+  statusReason: string | null;
+  /** Set for approvals: who approved. */
+  approvedBy?: string;
+}
+
+/** The list view leaves out the heavy columns (key, facts). */
+const SUMMARY_COLUMNS = [
+  'id', 'fingerprint', 'status', 'hostname', 'fqdn', 'platform', 'osName', 'osVersion', 'arch', 'agentVersion', 'roles',
+  'parentHostId', 'enrollmentTokenId', 'online', 'lastSeenAt', 'firstSeenAt', 'approvedAt', 'approvedBy', 'statusReason',
+  'createdAt', 'updatedAt',
+] as const;
+export type HostSummary = Pick<HostEntity, (typeof SUMMARY_COLUMNS)[number]>;
+
+const SORT_EXPRESSIONS: Record<HostSortField, string> = {
+  hostname: 'lower(h.hostname)',
+  status: 'h.status',
+  platform: 'h.platform',
+  lastSeenAt: 'h."lastSeenAt"',
+  createdAt: 'h."createdAt"',
+};
+
+/** Columns copied out of the facts so they can be filtered, sorted and listed without reading the jsonb. */
+function factColumns(facts: HostFacts) {
+  return {
+    hostname: facts.hostname, fqdn: facts.fqdn, platform: facts.platform, osName: facts.osName,
+    osVersion: facts.osVersion, arch: facts.arch, agentVersion: facts.agentVersion, facts,
+  };
+}
+
+/** TypeORM's query() gives [rows, count] for UPDATE ... RETURNING. */
+function updatedRows(res: unknown): HostEntity[] {
+  return (Array.isArray(res) && Array.isArray(res[0]) ? res[0] : res) as HostEntity[];
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
+}
+
+@Injectable()
+export class HostsRepository {
+  constructor(@InjectRepository(HostEntity) private readonly repo: Repository<HostEntity>) {}
+
+  private of(manager?: EntityManager): Repository<HostEntity> {
+    return manager ? manager.getRepository(HostEntity) : this.repo;
+  }
+
+  findById(id: string): Promise<HostEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  findByFingerprint(fingerprint: string, manager?: EntityManager): Promise<HostEntity | null> {
+    return this.of(manager).findOneBy({ fingerprint });
+  }
+
+  async existsById(id: string): Promise<boolean> {
+    return this.repo.existsBy({ id });
+  }
+
+  async search(q: HostQuery): Promise<{ items: HostSummary[]; total: number }> {
+    const qb = this.repo.createQueryBuilder('h').select(SUMMARY_COLUMNS.map((c) => `h.${c}`));
+    if (q.status) qb.andWhere('h.status = :status', { status: q.status });
+    if (q.platform) qb.andWhere('h.platform = :platform', { platform: q.platform });
+    if (q.role) qb.andWhere('h.roles @> ARRAY[:role]::text[]', { role: q.role });
+    if (q.online !== undefined) qb.andWhere('h.online = :online', { online: q.online });
+    if (q.parentHostId) qb.andWhere('h."parentHostId" = :parentHostId', { parentHostId: q.parentHostId });
+    if (q.q) {
+      const like = `%${escapeLike(q.q.toLowerCase())}%`;
+      qb.andWhere('(lower(h.hostname) LIKE :like OR lower(h.fqdn) LIKE :like OR h.fingerprint LIKE :raw)', { like, raw: `%${escapeLike(q.q)}%` });
+    }
+    const order = q.order === 'asc' ? 'ASC' : 'DESC';
+    // id breaks ties so pages never overlap or skip rows.
+    qb.orderBy(SORT_EXPRESSIONS[q.sort], order, q.sort === 'lastSeenAt' ? (order === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST') : undefined)
+      .addOrderBy('h.id', order)
+      .limit(q.limit)
+      .offset(q.offset);
+    const [items, total] = await Promise.all([qb.getMany(), qb.clone().orderBy().limit(undefined).offset(undefined).getCount()]);
+    return { items, total };
+  }
+
+  async insert(host: NewHost, manager?: EntityManager): Promise<HostEntity> {
+    const now = new Date();
+    const entity = this.of(manager).create({
+      publicKey: host.publicKey,
+      fingerprint: host.fingerprint,
+      status: host.status,
+      ...factColumns(host.facts),
+      roles: [],
+      parentHostId: host.parentHostId,
+      enrollmentTokenId: host.enrollmentTokenId,
+      online: host.online,
+      lastSeenAt: now,
+      firstSeenAt: now,
+      approvedAt: host.status === 'approved' ? now : null,
+      approvedBy: host.approvedBy,
+      statusReason: null,
+    });
+    return this.of(manager).save(entity);
+  }
+
+  /** Stores new facts; null when the host no longer exists. */
+  async updateFacts(id: string, facts: HostFacts): Promise<HostEntity | null> {
+    const res = await this.repo
+      .createQueryBuilder()
+      .update(HostEntity)
+      .set({ ...factColumns(facts), lastSeenAt: () => 'now()' } as never)
+      .where('id = :id', { id })
+      .returning('*')
+      .execute();
+    return (res.raw as HostEntity[])[0] ?? null;
+  }
+
+  /**
+   * Changes the status of the given hosts that are in one of `from`, atomically, and returns the
+   * changed rows. Hosts not in `from` (or gone) are left alone and not returned.
+   */
+  async changeStatus(ids: string[], from: readonly HostStatus[], change: StatusChange): Promise<HostEntity[]> {
+    if (ids.length === 0) return [];
+    const approving = change.status === 'approved';
+    const res = await this.repo.query(
+      `UPDATE hosts SET status = $3, "statusReason" = $4, "updatedAt" = now(),
+         "approvedAt" = CASE WHEN $5 THEN now() ELSE "approvedAt" END,
+         "approvedBy" = CASE WHEN $5 THEN $6 ELSE "approvedBy" END,
+         online = CASE WHEN $3 IN ('rejected', 'revoked') THEN false ELSE online END
+       WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])
+       RETURNING *`,
+      [ids, [...from], change.status, change.statusReason, approving, change.approvedBy ?? null],
+    );
+    return updatedRows(res);
+  }
+
+  /** Replaces the host's roles (sorted, no duplicates); null when the host does not exist. */
+  async setRoles(id: string, roles: string[]): Promise<HostEntity | null> {
+    const res = await this.repo.query(`UPDATE hosts SET roles = $2::text[], "updatedAt" = now() WHERE id = $1 RETURNING *`, [id, [...new Set(roles)].sort()]);
+    return updatedRows(res)[0] ?? null;
+  }
+
+  async statusesOf(ids: string[]): Promise<Map<string, HostStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; status: HostStatus }[] = await this.repo.query(`SELECT id, status FROM hosts WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
+  async deleteById(id: string): Promise<boolean> {
+    const res = await this.repo.delete({ id });
+    return (res.affected ?? 0) > 0;
+  }
+
+  /** Marks an approved host online (on connect); returns the row, or null if it is not approved. */
+  async markOnline(id: string): Promise<HostEntity | null> {
+    const res = await this.repo.query(
+      `UPDATE hosts SET online = true, "lastSeenAt" = now(), "updatedAt" = now() WHERE id = $1 AND status = 'approved' RETURNING *`,
+      [id],
+    );
+    return updatedRows(res)[0] ?? null;
+  }
+
+  async markOffline(id: string): Promise<HostEntity | null> {
+    const res = await this.repo.query(
+      `UPDATE hosts SET online = false, "lastSeenAt" = now(), "updatedAt" = now() WHERE id = $1 AND online RETURNING *`,
+      [id],
+    );
+    return updatedRows(res)[0] ?? null;
+  }
+
+  /** The heartbeat: one UPDATE for every approved host connected to this replica. */
+  async touchConnected(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.repo.query(`UPDATE hosts SET "lastSeenAt" = now(), online = true WHERE id = ANY($1::uuid[]) AND status = 'approved'`, [ids]);
+  }
+
+  /** Marks hosts offline that no replica has vouched for lately (a replica crashed); returns them. */
+  async markSilentOffline(silentForMs: number): Promise<HostEntity[]> {
+    const res = await this.repo.query(
+      `UPDATE hosts SET online = false, "updatedAt" = now()
+       WHERE online AND "lastSeenAt" < now() - make_interval(secs => $1) RETURNING *`,
+      [silentForMs / 1000],
+    );
+    return updatedRows(res);
+  }
+}

@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { JobEntity, JobStatus, OPEN_JOB_STATUSES } from './jobs.entity';
+
+export interface NewJob {
+  id: string;
+  hostId: string;
+  type: string;
+  params: Record<string, unknown>;
+  secretParams: string | null;
+  serialKey: string | null;
+  createdById: string | null;
+  createdBy: string;
+  idempotencyKey: string | null;
+  deadlineAt: Date;
+}
+
+export interface JobQuery {
+  hostId?: string;
+  type?: string;
+  status?: JobStatus;
+  limit: number;
+  offset: number;
+}
+
+export interface JobOutcome {
+  status: Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled' | 'expired'>;
+  result?: Record<string, unknown> | null;
+  error?: string | null;
+  failedStep?: string | null;
+}
+
+const OPEN = OPEN_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/** The `jobs` table. Every state change is a conditional UPDATE so concurrent replicas cannot regress a job. */
+@Injectable()
+export class JobsRepository {
+  constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
+
+  /** Inserts a queued job; with an idempotency key already used by the same actor, returns that job instead. */
+  async insertQueued(job: NewJob): Promise<{ job: JobEntity; created: boolean }> {
+    const rows: JobEntity[] = await this.repo.query(
+      `INSERT INTO jobs (id, "hostId", type, params, "secretParams", status, "serialKey", "createdById", "createdBy", "idempotencyKey", "deadlineAt")
+       VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
+       ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [job.id, job.hostId, job.type, job.params, job.secretParams, job.serialKey, job.createdById, job.createdBy, job.idempotencyKey, job.deadlineAt],
+    );
+    if (rows.length) return { job: rows[0], created: true };
+    const existing = await this.repo.findOneByOrFail({ createdBy: job.createdBy, idempotencyKey: job.idempotencyKey! });
+    return { job: existing, created: false };
+  }
+
+  findById(id: string): Promise<JobEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  async search(q: JobQuery): Promise<{ items: JobEntity[]; total: number }> {
+    const qb = this.repo.createQueryBuilder('j');
+    if (q.hostId) qb.andWhere('j.hostId = :hostId', { hostId: q.hostId });
+    if (q.type) qb.andWhere('j.type = :type', { type: q.type });
+    if (q.status) qb.andWhere('j.status = :status', { status: q.status });
+    const [items, total] = await qb.orderBy('j.createdAt', 'DESC').addOrderBy('j.id', 'DESC').take(q.limit).skip(q.offset).getManyAndCount();
+    return { items, total };
+  }
+
+  /** queued -> dispatched; null when the job was no longer queued. */
+  async markDispatched(id: string): Promise<JobEntity | null> {
+    return this.updateOne(`status = 'dispatched', "dispatchedAt" = now(), "dispatchCount" = "dispatchCount" + 1`, `status = 'queued'`, [id]);
+  }
+
+  /** Counts a re-send of an already dispatched command. */
+  async countRedispatch(id: string): Promise<void> {
+    await this.repo.query(`UPDATE jobs SET "dispatchCount" = "dispatchCount" + 1, "updatedAt" = now() WHERE id = $1`, [id]);
+  }
+
+  /** Records the agent's latest step; the first one moves the job to running. */
+  async markProgress(id: string, step: string, percent: number | null): Promise<JobEntity | null> {
+    return this.updateOne(
+      `status = 'running', step = $2, percent = COALESCE($3, percent), "startedAt" = COALESCE("startedAt", now()),
+       "dispatchedAt" = COALESCE("dispatchedAt", now())`,
+      `status IN (${OPEN})`,
+      [id, step, percent],
+    );
+  }
+
+  /** Moves an open job to its final state; null when it was already final (a re-sent result). */
+  async finish(id: string, o: JobOutcome): Promise<JobEntity | null> {
+    return this.updateOne(
+      `status = $2, result = $3, error = $4, "failedStep" = $5, "finishedAt" = now(),
+       percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE percent END`,
+      `status IN (${OPEN})`,
+      [id, o.status, o.result ?? null, o.error ?? null, o.failedStep ?? null],
+    );
+  }
+
+  async requestCancel(id: string): Promise<JobEntity | null> {
+    return this.updateOne(`"cancelRequestedAt" = COALESCE("cancelRequestedAt", now())`, `status IN (${OPEN})`, [id]);
+  }
+
+  /** The host's open jobs, oldest first: the delivery order. */
+  listOpenForHost(hostId: string): Promise<JobEntity[]> {
+    return this.repo.query(`SELECT * FROM jobs WHERE "hostId" = $1 AND status IN (${OPEN}) ORDER BY "createdAt", id`, [hostId]);
+  }
+
+  /** Jobs the agent is carrying out now on this host. */
+  async countActiveForHost(hostId: string): Promise<number> {
+    const [{ count }] = await this.repo.query(`SELECT count(*)::int AS count FROM jobs WHERE "hostId" = $1 AND status IN ('dispatched', 'running')`, [hostId]);
+    return count;
+  }
+
+  /** True when an older open job with the same serial key must finish first. */
+  async hasEarlierOpenInSerial(job: JobEntity): Promise<boolean> {
+    if (!job.serialKey) return false;
+    const rows = await this.repo.query(
+      `SELECT 1 FROM jobs WHERE "serialKey" = $1 AND "hostId" = $2 AND status IN (${OPEN}) AND ("createdAt", id) < ($3, $4) LIMIT 1`,
+      [job.serialKey, job.hostId, job.createdAt, job.id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Open jobs, oldest first, for re-queueing after Redis lost its state. */
+  async listOpen(afterId: string | null, limit: number): Promise<Pick<JobEntity, 'id' | 'deadlineAt'>[]> {
+    return this.repo.query(
+      `SELECT id, "deadlineAt" FROM jobs WHERE status IN (${OPEN}) AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+  }
+
+  private async updateOne(set: string, where: string, params: unknown[]): Promise<JobEntity | null> {
+    const [rows] = await this.repo.query(`UPDATE jobs SET ${set}, "updatedAt" = now() WHERE id = $1 AND ${where} RETURNING *`, params);
+    return (rows as JobEntity[])[0] ?? null;
+  }
+}

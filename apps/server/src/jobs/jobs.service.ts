@@ -1,0 +1,275 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Command, InventoryRefreshResult, JobCommandPayload, JobProgressPayload, JobResultPayload, parsePayload, ServerAck, UiEvent } from '@sysfleet/protocol';
+import { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../auth/auth.decorators';
+import { AgentChannel } from '../agent-gateway/agent-channel.service';
+import { UiEvents } from '../ui-gateway/ui-events.service';
+import { SecretBox } from '../common/secret-box';
+import { HostsService } from '../hosts/hosts.service';
+import { JobsSettings } from './jobs.settings';
+import { JobErrors } from './jobs.errors';
+import { JobEventsRepository } from './job-events.repository';
+import { JobEntity, FINAL_JOB_STATUSES } from './jobs.entity';
+import { JobOutcome, JobQuery, JobsRepository } from './jobs.repository';
+import { JobTypes } from './job-types';
+import { toJobDto } from './jobs.dto';
+
+export const JOBS_QUEUE = 'jobs';
+
+export interface CreateJobInput {
+  hostId: string;
+  type: string;
+  params: Record<string, unknown>;
+  /** Secret parameters (e.g. an enrolment token): stored sealed, sent to the agent, never returned by the API. */
+  secretParams?: Record<string, unknown>;
+  actor: Actor | { userId: null; username: string };
+  idempotencyKey?: string;
+}
+
+/** What the delivery step decided: done with this BullMQ job, or look again at `at`. */
+export type DeliveryOutcome = { done: true } | { done: false; at: number };
+
+/**
+ * The job pipeline. Postgres holds each job's truth; a BullMQ job with the same id drives
+ * delivery (retries, wake-ups at deadlines) on whichever replica picks it up. Every state
+ * change is a conditional UPDATE, so replicas and re-sent agent messages cannot regress a job.
+ */
+@Injectable()
+export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Jobs');
+  private reconcileTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly events: JobEventsRepository,
+    private readonly types: JobTypes,
+    private readonly channel: AgentChannel,
+    private readonly ui: UiEvents,
+    private readonly settings: JobsSettings,
+    private readonly secrets: SecretBox,
+    private readonly hosts: HostsService,
+    @InjectQueue(JOBS_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  onModuleInit(): void {
+    this.types.register({
+      type: Command.InventoryRefresh,
+      deadlineSeconds: 600,
+      maxRunSeconds: 300,
+      result: InventoryRefreshResult,
+      onSucceeded: async (job, r: InventoryRefreshResult) => void (await this.hosts.updateFacts(job.hostId, r.facts)),
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.channel.setJobSink({ progress: (h, p) => this.onProgress(h, p), result: (h, r) => this.onResult(h, r) });
+    this.channel.onAgentReady((hostId) => void this.deliverOpenJobs(hostId).catch((e) => this.logger.error(`delivering to ${hostId}: ${(e as Error).message}`)));
+    // Postgres is the record: re-enqueue open jobs Redis may have lost (restart without persistence).
+    const reconcile = () => void this.requeueOpenJobs().catch((e) => this.logger.warn(`reconcile: ${(e as Error).message}`));
+    reconcile();
+    this.reconcileTimer = setInterval(reconcile, this.settings.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.reconcileTimer);
+  }
+
+  async create(input: CreateJobInput): Promise<{ job: JobEntity; created: boolean }> {
+    const def = this.types.get(input.type);
+    if (!def) throw JobErrors.UNKNOWN_TYPE(`Unknown job type "${input.type}"`);
+    const { job, created } = await this.jobs.insertQueued({
+      id: randomUUID(),
+      hostId: input.hostId,
+      type: input.type,
+      params: input.params,
+      secretParams: input.secretParams ? this.secrets.seal(JSON.stringify(input.secretParams)) : null,
+      serialKey: def.serialKey?.(input.hostId, input.params) ?? null,
+      createdById: input.actor.userId,
+      createdBy: input.actor.username,
+      idempotencyKey: input.idempotencyKey ?? null,
+      deadlineAt: new Date(Date.now() + this.types.deadlineSeconds(def) * 1000),
+    });
+    if (created) {
+      await this.events.insertServerEvent(job.id, 'queued', `queued by ${job.createdBy}`);
+      await this.enqueue(job.id);
+      this.publish(job);
+    }
+    return { job, created };
+  }
+
+  /** Re-collects a host's facts; the agent's result replaces the stored facts. */
+  async refreshInventory(hostId: string, actor: Actor, idempotencyKey?: string) {
+    const host = await this.hosts.get(hostId);
+    if (host.status !== 'approved') throw JobErrors.HOST_NOT_APPROVED(`Host ${host.hostname} is ${host.status}, not approved`);
+    return this.create({ hostId, type: Command.InventoryRefresh, params: {}, actor, idempotencyKey });
+  }
+
+  search(q: JobQuery) {
+    return this.jobs.search(q);
+  }
+
+  async getWithEvents(id: string) {
+    const job = await this.jobs.findById(id);
+    if (!job) throw JobErrors.NOT_FOUND();
+    return { job, events: await this.events.listForJob(id) };
+  }
+
+  async cancel(id: string, actor: Actor): Promise<JobEntity> {
+    const job = await this.jobs.findById(id);
+    if (!job) throw JobErrors.NOT_FOUND();
+    if (FINAL_JOB_STATUSES.includes(job.status)) throw JobErrors.ALREADY_FINISHED(`The job has already ${job.status}`);
+    if (job.status === 'queued') {
+      const done = await this.finish(job, { status: 'cancelled', error: `cancelled by ${actor.username} before it reached the host` });
+      if (done) return done;
+    }
+    const marked = (await this.jobs.requestCancel(id)) ?? job;
+    await this.events.insertServerEvent(id, 'cancel', `cancel requested by ${actor.username}`);
+    const ack = await this.channel.cancelJob(job.hostId, id, this.settings.ackTimeoutMs);
+    if (!ack) this.logger.log(`cancel of ${id} will be re-sent when host ${job.hostId} reconnects`);
+    this.publish(marked);
+    return marked;
+  }
+
+  /** One delivery attempt for a job; called by the BullMQ worker. */
+  async deliver(jobId: string): Promise<DeliveryOutcome> {
+    const job = await this.jobs.findById(jobId);
+    if (!job || FINAL_JOB_STATUSES.includes(job.status)) return { done: true };
+    const now = Date.now();
+    if (job.status === 'queued') {
+      if (job.cancelRequestedAt) return this.finishDone(job, { status: 'cancelled', error: 'cancelled before it reached the host' });
+      if (now >= job.deadlineAt.getTime()) {
+        return this.finishDone(job, {
+          status: 'expired',
+          error: `expired: the host did not take the job before its deadline (${job.deadlineAt.toISOString()}); it was offline or busy`,
+        });
+      }
+      const sent = await this.send(job);
+      if (sent === 'blocked') return { done: false, at: now + this.settings.blockedRetryMs };
+      if (sent === 'offline') return { done: false, at: Math.min(job.deadlineAt.getTime(), now + this.settings.redeliverMs) };
+      return { done: false, at: now + this.settings.redeliverMs };
+    }
+    // Delivered: the agent owns it now. Make sure it has not gone silent for good.
+    const def = this.types.get(job.type);
+    const since = (job.startedAt ?? job.dispatchedAt ?? job.createdAt).getTime();
+    const maxRunMs = (def?.maxRunSeconds ?? 3600) * 1000;
+    if (now - since > maxRunMs) {
+      await this.channel.cancelJob(job.hostId, job.id, this.settings.ackTimeoutMs);
+      return this.finishDone(job, { status: 'failed', error: `no result from the host within ${Math.round(maxRunMs / 1000)} s` });
+    }
+    // Re-sending is safe: the agent answers a known job id from its journal and re-sends its result.
+    if (await this.channel.isConnected(job.hostId)) await this.send(job);
+    return { done: false, at: Math.min(since + maxRunMs + 1000, now + this.settings.redeliverMs) };
+  }
+
+  /** Delivers a host's open jobs in creation order when its agent (re)connects. */
+  async deliverOpenJobs(hostId: string): Promise<void> {
+    for (const job of await this.jobs.listOpenForHost(hostId)) {
+      if (job.cancelRequestedAt && job.status !== 'queued') await this.channel.cancelJob(hostId, job.id, this.settings.ackTimeoutMs);
+      else if (job.status === 'queued' && (await this.send(job)) === 'offline') return;
+    }
+  }
+
+  async onProgress(hostId: string, p: JobProgressPayload): Promise<ServerAck> {
+    const job = await this.jobs.findById(p.jobId);
+    if (!job || job.hostId !== hostId) return { ok: false, error: `unknown job ${p.jobId}` };
+    const inserted = await this.events.insertAgentEvent({ jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: new Date(p.at) });
+    if (!inserted) return { ok: true };
+    const updated = await this.jobs.markProgress(p.jobId, p.step, p.percent ?? null);
+    this.ui.publish(UiEvent.JobEvent, { jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: p.at });
+    if (updated) this.publish(updated);
+    return { ok: true };
+  }
+
+  async onResult(hostId: string, r: JobResultPayload): Promise<ServerAck> {
+    const job = await this.jobs.findById(r.jobId);
+    if (!job || job.hostId !== hostId) return { ok: false, error: `unknown job ${r.jobId}` };
+    if (FINAL_JOB_STATUSES.includes(job.status)) return { ok: true }; // a re-sent result: stored already
+    if (r.status !== 'succeeded') {
+      await this.finish(job, { status: r.status, error: r.error ?? (r.status === 'cancelled' ? 'cancelled' : 'failed without a message'), failedStep: r.failedStep ?? null, result: r.result ?? null });
+      return { ok: true };
+    }
+    const def = this.types.get(job.type);
+    let result: object = r.result ?? {};
+    if (def?.result) {
+      const parsed = parsePayload(def.result, r.result ?? {});
+      if (!parsed.ok) {
+        const error = `the agent sent an invalid result: ${parsed.error}`;
+        await this.finish(job, { status: 'failed', error, failedStep: 'result' });
+        return { ok: false, error };
+      }
+      result = parsed.value;
+    }
+    try {
+      await def?.onSucceeded?.(job, result);
+    } catch (e) {
+      await this.finish(job, { status: 'failed', error: `storing the result failed: ${(e as Error).message}`, failedStep: 'result' });
+      return { ok: true };
+    }
+    await this.finish(job, { status: 'succeeded', result: r.result ?? {} });
+    return { ok: true };
+  }
+
+  /** Sends the command unless the job must wait; the agent's journal makes a repeat harmless. */
+  private async send(job: JobEntity): Promise<'sent' | 'blocked' | 'offline' | 'refused'> {
+    if (job.status === 'queued') {
+      if (await this.jobs.hasEarlierOpenInSerial(job)) return 'blocked';
+      if ((await this.jobs.countActiveForHost(job.hostId)) >= this.settings.hostConcurrency) return 'blocked';
+    }
+    const params = job.secretParams ? { ...job.params, ...(JSON.parse(this.secrets.open(job.secretParams)) as Record<string, unknown>) } : job.params;
+    const payload: JobCommandPayload = { jobId: job.id, type: job.type as JobCommandPayload['type'], params, deadline: job.deadlineAt.toISOString() };
+    const ack = await this.channel.sendCommand(job.hostId, payload, this.settings.ackTimeoutMs);
+    if (!ack) return 'offline';
+    if (ack.state === 'refused') {
+      await this.finish(job, { status: 'failed', error: `the agent refused the command: ${ack.reason ?? 'no reason given'}`, failedStep: 'dispatch' });
+      return 'refused';
+    }
+    if (job.status === 'queued') {
+      const dispatched = await this.jobs.markDispatched(job.id);
+      if (dispatched) {
+        await this.events.insertServerEvent(job.id, 'dispatched', ack.state === 'duplicate' ? 'the agent already had it' : 'delivered to the agent');
+        this.publish(dispatched);
+      }
+    } else {
+      await this.jobs.countRedispatch(job.id);
+    }
+    return 'sent';
+  }
+
+  private async finish(job: JobEntity, outcome: JobOutcome): Promise<JobEntity | null> {
+    const done = await this.jobs.finish(job.id, outcome);
+    if (!done) return null;
+    await this.events.insertServerEvent(job.id, outcome.status, outcome.error ?? outcome.status);
+    this.publish(done);
+    // Another job of the same host or child may have been waiting for this one.
+    if (job.status !== 'queued') void this.deliverOpenJobs(job.hostId).catch(() => undefined);
+    return done;
+  }
+
+  private async finishDone(job: JobEntity, outcome: JobOutcome): Promise<DeliveryOutcome> {
+    await this.finish(job, outcome);
+    return { done: true };
+  }
+
+  private async enqueue(jobId: string): Promise<void> {
+    // The BullMQ job id is the job's id: adding it again while it exists is a no-op.
+    await this.queue.add('deliver', { jobId }, { jobId, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } });
+  }
+
+  private async requeueOpenJobs(): Promise<void> {
+    let after: string | null = null;
+    for (;;) {
+      const batch = await this.jobs.listOpen(after, 500);
+      if (!batch.length) return;
+      await this.queue.addBulk(batch.map((j) => ({ name: 'deliver', data: { jobId: j.id }, opts: { jobId: j.id, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } } })));
+      after = batch[batch.length - 1].id;
+    }
+  }
+
+  private publish(job: JobEntity): void {
+    this.ui.publish(UiEvent.JobUpdated, toJobDto(job));
+  }
+}
+

@@ -1,0 +1,184 @@
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { CreateChildBody } from '../api';
+import { Field } from '../components/Field';
+import { ErrorMessage } from '../components/ErrorMessage';
+import { formatBytes } from '../format';
+import type { Distribution, SshKey } from '../types';
+import {
+  LIMITS, hasErrors, parseWholeNumber, splitKeys, validateCreateVm,
+  type CreateVmField, type CreateVmInput, type Errors, type HostCapacity,
+} from '../validation';
+
+export interface CreateVmFormProps {
+  childType: string;
+  distributions: Distribution[];
+  sshKeys: SshKey[];
+  capacity: HostCapacity;
+  onSubmit: (body: CreateChildBody) => Promise<void>;
+  onCancel: () => void;
+}
+
+const suggestHostname = (name: string) => name.toLowerCase().replace(/_/g, '-');
+
+const EMPTY: CreateVmInput = {
+  distributionId: '', name: '', hostname: '', vcpus: '2', memoryMb: '2048', diskGb: '20',
+  username: '', password: '', sshPublicKeys: '', sshKeyIds: [],
+};
+
+/** "Create VM": the server's rules are checked here first, including whether the VM fits the host. */
+export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSubmit, onCancel }: CreateVmFormProps) {
+  const { t } = useTranslation();
+  const choices = distributions.filter((d) => d.enabled && d.childType === childType);
+  const [input, setInput] = useState<CreateVmInput>(() => withDistribution(EMPTY, choices[0]));
+  const [errors, setErrors] = useState<Errors<CreateVmField>>({});
+  const [failure, setFailure] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const set = <K extends CreateVmField>(key: K, value: CreateVmInput[K]) => setInput((prev) => ({ ...prev, [key]: value }));
+
+  function withDistribution(base: CreateVmInput, dist: Distribution | undefined): CreateVmInput {
+    if (!dist) return base;
+    return {
+      ...base,
+      distributionId: dist.id,
+      vcpus: String(dist.defaultVcpus),
+      memoryMb: String(dist.defaultMemoryMb),
+      diskGb: String(dist.defaultDiskGb),
+    };
+  }
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const found = validateCreateVm(input, capacity);
+    setErrors(found);
+    if (hasErrors(found)) return;
+    setBusy(true);
+    setFailure(null);
+    const keys = splitKeys(input.sshPublicKeys);
+    try {
+      await onSubmit({
+        childType,
+        distributionId: input.distributionId,
+        name: input.name,
+        hostname: input.hostname,
+        vcpus: parseWholeNumber(input.vcpus),
+        memoryMb: parseWholeNumber(input.memoryMb),
+        diskGb: parseWholeNumber(input.diskGb),
+        username: input.username,
+        ...(input.password ? { password: input.password } : {}),
+        ...(keys.length ? { sshPublicKeys: keys } : {}),
+        ...(input.sshKeyIds.length ? { sshKeyIds: input.sshKeyIds } : {}),
+      });
+    } catch (err) {
+      setFailure(err);
+      setBusy(false);
+    }
+  };
+
+  if (choices.length === 0) {
+    return (
+      <div className="stack">
+        <p>{t('vm.noDistributions')}</p>
+        <div className="actions">
+          <button type="button" onClick={onCancel}>
+            {t('common.close')}
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="form-grid" aria-label={t('vm.create')}>
+      <p className="capacity full">
+        {t('vm.hostFree', {
+          memory: formatBytes(capacity.memoryFreeBytes),
+          disk: formatBytes(capacity.diskFreeBytes),
+        })}
+      </p>
+      <ErrorMessage error={failure} />
+      <Field label={t('vm.distribution')} error={errors.distributionId}>
+        {(p) => (
+          <select
+            {...p}
+            value={input.distributionId}
+            onChange={(e) => setInput((prev) => withDistribution(prev, choices.find((d) => d.id === e.target.value)))}
+          >
+            {choices.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.displayName}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label={t('vm.name')} error={errors.name} hint={t('vm.nameHint')}>
+        {(p) => (
+          <input
+            {...p}
+            value={input.name}
+            onChange={(e) => {
+              const name = e.target.value;
+              // Suggest the VM name as host name until the user types their own.
+              setInput((prev) => ({
+                ...prev,
+                name,
+                hostname: prev.hostname === suggestHostname(prev.name) ? suggestHostname(name) : prev.hostname,
+              }));
+            }}
+          />
+        )}
+      </Field>
+      <Field label={t('vm.hostname')} error={errors.hostname}>
+        {(p) => <input {...p} value={input.hostname} onChange={(e) => set('hostname', e.target.value)} />}
+      </Field>
+      <Field label={t('vm.vcpus')} error={errors.vcpus} hint={t('vm.rangeHint', LIMITS.vcpus)}>
+        {(p) => <input {...p} inputMode="numeric" value={input.vcpus} onChange={(e) => set('vcpus', e.target.value)} />}
+      </Field>
+      <Field label={t('vm.memoryMb')} error={errors.memoryMb} hint={t('vm.free', { value: formatBytes(capacity.memoryFreeBytes) })}>
+        {(p) => <input {...p} inputMode="numeric" value={input.memoryMb} onChange={(e) => set('memoryMb', e.target.value)} />}
+      </Field>
+      <Field label={t('vm.diskGb')} error={errors.diskGb} hint={t('vm.free', { value: formatBytes(capacity.diskFreeBytes) })}>
+        {(p) => <input {...p} inputMode="numeric" value={input.diskGb} onChange={(e) => set('diskGb', e.target.value)} />}
+      </Field>
+      <Field label={t('vm.username')} error={errors.username} hint={t('vm.usernameHint')}>
+        {(p) => <input {...p} autoComplete="off" value={input.username} onChange={(e) => set('username', e.target.value)} />}
+      </Field>
+      <Field label={t('vm.password')} error={errors.password} hint={t('vm.passwordHint')}>
+        {(p) => (
+          <input {...p} type="password" autoComplete="new-password" value={input.password} onChange={(e) => set('password', e.target.value)} />
+        )}
+      </Field>
+      {sshKeys.length > 0 && (
+        <fieldset className="full">
+          <legend>{t('vm.savedKeys')}</legend>
+          {sshKeys.map((key) => (
+            <label key={key.id} className="checkbox">
+              <input
+                type="checkbox"
+                checked={input.sshKeyIds.includes(key.id)}
+                onChange={(e) =>
+                  set('sshKeyIds', e.target.checked ? [...input.sshKeyIds, key.id] : input.sshKeyIds.filter((k) => k !== key.id))
+                }
+              />
+              {key.name}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div className="full">
+        <Field label={t('vm.sshPublicKeys')} error={errors.sshPublicKeys} hint={t('vm.sshPublicKeysHint')}>
+          {(p) => <textarea {...p} rows={3} value={input.sshPublicKeys} onChange={(e) => set('sshPublicKeys', e.target.value)} />}
+        </Field>
+      </div>
+      <div className="actions full">
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+        <button type="submit" className="primary" disabled={busy}>
+          {t('vm.create')}
+        </button>
+      </div>
+    </form>
+  );
+}

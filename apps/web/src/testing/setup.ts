@@ -1,0 +1,4 @@
+// jsdom lacks TextEncoder/TextDecoder, which react-router 7 needs at import time.
+import { TextDecoder, TextEncoder } from 'node:util';
+
+Object.assign(globalThis, { TextEncoder, TextDecoder });
