@@ -105,9 +105,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   let fleet: Fleet | null = null;
   let ctx: BenchContext | null = null;
   let api: BenchApi | null = null;
+  let serverLogs = '';
   try {
     await redis.connect();
-    const profiling = opts.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${opts.cpuProfileDir}` } : {};
+    // --cpu-prof is not allowed in NODE_OPTIONS: a preloaded inspector session does the same.
+    const preload = path.resolve(opts.distDir, '..', 'cpu-profile-preload.cjs');
+    const profiling = opts.cpuProfileDir ? { NODE_OPTIONS: `--require ${preload}`, BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {};
     const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...BENCH_SERVER_ENV, ...profiling } });
     await pg.connect();
     api = new BenchApi(server.url, Math.max(64, size.sustainedWindow));
@@ -147,6 +150,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const workerTrouble = [...fleet.errors, ...fleet.invalid];
     if (workerTrouble.length) scenarios.push({ id: 0, name: 'load generator', figures: [], checks: [{ label: 'load generator saw no invalid message', ok: false, detail: workerTrouble.slice(0, 3).join('; ') }], seconds: 0 });
   } finally {
+    serverLogs = ctx?.server.logs() ?? '';
     await fleet?.stop().catch(() => undefined);
     raw?.proc.kill();
     api?.close();
@@ -167,6 +171,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const json = JSON.stringify(report, null, 2) + '\n';
     writeFileSync(file, json);
     writeFileSync(path.join(opts.resultsDir, `latest${suffix}.json`), json);
+    // What the (last) server process printed, for looking into a miss; *.log is not committed.
+    writeFileSync(file.replace(/\.json$/, '-server.log'), serverLogs);
     report.file = file;
   }
   return report;

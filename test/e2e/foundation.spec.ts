@@ -129,7 +129,7 @@ describe('server foundation: operators, auth, audit, docs, metrics, static files
     expect(noBody.body.message).toContain('username: ');
     const malformed = await fetch(`${server.url}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}` }, body: '{"username": ' });
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as { message: string }).message).toMatch(/not valid JSON/);
+    expect(((await malformed.json()) as { code: string }).code).toBe('COMMON_VALIDATION');
     const badQuery = await admin.get('/api/audit-events', { limit: 501 });
     expect(badQuery.status).toBe(400);
     expect(badQuery.body.message).toMatch(/^limit: /);

@@ -83,7 +83,7 @@ export function startAgent(config: AgentConfig, log: Logger): RunningAgent {
 }
 
 function start(config: AgentConfig, log: Logger, releaseLock: () => void): RunningAgent {
-  const simulation: SimulationEnvironment | undefined = config.simulate ? startSimulation(config.simulate, config.stateDir) : undefined;
+  const simulation: SimulationEnvironment | undefined = config.simulate ? startSimulation(config.simulate, path.join(config.stateDir, 'host-sim')) : undefined;
   if (simulation) log.warn('running against the host simulator', { kind: config.simulate, platform: simulation.platform, hostRoot: simulation.hostRoot });
   const identity = Identity.loadOrCreate(config.stateDir);
   log.info('starting sysfleet-agent', { version: AGENT_VERSION, stateDir: config.stateDir, fingerprint: identity.fingerprint });

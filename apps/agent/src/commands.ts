@@ -1,4 +1,5 @@
 import { inventoryRefreshHandler } from './facts/inventory-refresh';
+import { hypervisorHandlers } from './hypervisors/handlers';
 import type { HandlerRegistry } from './jobs/registry';
 import type { AgentServices } from './services';
 
@@ -8,4 +9,5 @@ import type { AgentServices } from './services';
  */
 export function registerCommands(registry: HandlerRegistry, services: AgentServices): void {
   registry.register(inventoryRefreshHandler(services));
+  for (const handler of hypervisorHandlers) registry.register(handler);
 }

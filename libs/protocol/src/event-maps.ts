@@ -1,4 +1,5 @@
 import type { CommandAck, FactsPayload, HelloPayload, HostStatusPayload, JobCancelPayload, JobCommandPayload, JobProgressPayload, JobResultPayload, ServerAck } from './messages';
+import type { VirtualizationReport } from './virtualization';
 
 /**
  * Typed socket.io event maps for `/agent`. Payloads are `unknown` on the receiving side in
@@ -9,6 +10,7 @@ export interface AgentToServerEvents {
   'agent.facts': (payload: FactsPayload, ack: (res: ServerAck) => void) => void;
   'job.progress': (payload: JobProgressPayload, ack: (res: ServerAck) => void) => void;
   'job.result': (payload: JobResultPayload, ack: (res: ServerAck) => void) => void;
+  'agent.virtualization': (payload: VirtualizationReport, ack: (res: ServerAck) => void) => void;
 }
 
 export interface ServerToAgentEvents {

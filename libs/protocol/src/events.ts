@@ -12,6 +12,8 @@ export const AgentEvent = {
   JobProgress: 'job.progress',
   /** The one final outcome of a job; acked once stored. */
   JobResult: 'job.result',
+  /** The hypervisor report (VirtualizationReport), sent after each approved connect. */
+  Virtualization: 'agent.virtualization',
 } as const;
 
 /** Server -> agent events on `/agent`. */

@@ -4,7 +4,7 @@ import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { utils } from 'ssh2';
 import { HOSTNAME_PATTERN } from '@sysfleet/protocol';
-import { JobCancelledError } from '../jobs/handler';
+import { JobCancelledError, StepError } from '../jobs/handler';
 import { tail } from '../run';
 
 /**
@@ -28,16 +28,28 @@ export interface WaitForSshOptions {
   readyTimeoutMs?: number;
   signal?: AbortSignal;
   /** Called after each attempt: the error when it failed, undefined when it got in. */
-  onAttempt?(attempt: number, attempts: number, error: Error | undefined): void;
+  onAttempt?(attempt: number, attempts: number, error: Error | undefined): void | Promise<void>;
   /** Pin the guest's host key (`SHA256:...`) when it is known in advance; otherwise the first key is taken. */
   hostKeyFingerprint?: string;
 }
 
+/** Job steps of provisioning, as they appear in job progress and as a failed job's `failedStep`. */
+export const WAIT_SSH_STEP = 'wait-ssh';
+export const INSTALL_STEP = 'install-agent';
+
 /** SSH never came up within the bounded retries. */
-export class SshUnreachableError extends Error {}
+export class SshUnreachableError extends StepError {
+  constructor(message: string) {
+    super(WAIT_SSH_STEP, message);
+  }
+}
 
 /** The guest presented a host key other than the pinned one: not retried, it may not be our guest. */
-export class SshHostKeyError extends Error {}
+export class SshHostKeyError extends StepError {
+  constructor(message: string) {
+    super(WAIT_SSH_STEP, message);
+  }
+}
 
 const MAX_GUEST_MESSAGE = 300;
 
@@ -76,22 +88,24 @@ export async function waitForSsh(opts: WaitForSshOptions): Promise<NodeSSH> {
             }
           : undefined,
       });
-      if (opts.signal?.aborted) {
-        ssh.dispose();
-        throw new JobCancelledError();
-      }
-      opts.onAttempt?.(attempt, attempts, undefined);
-      return ssh;
     } catch (e) {
       ssh.dispose();
-      if (e instanceof JobCancelledError) throw e;
       if (offeredKey && offeredKey !== opts.hostKeyFingerprint) {
         throw new SshHostKeyError(`SSH to ${where}: the host key is ${offeredKey}, expected ${opts.hostKeyFingerprint}; not connecting`);
       }
       lastError = new Error(cleanGuestText(e instanceof Error ? e.message : String(e), [], MAX_GUEST_MESSAGE) || 'unknown error');
-      opts.onAttempt?.(attempt, attempts, lastError);
+      await opts.onAttempt?.(attempt, attempts, lastError);
+      if (attempt < attempts) await sleep(intervalMs, opts.signal);
+      continue;
     }
-    if (attempt < attempts) await sleep(intervalMs, opts.signal);
+    try {
+      throwIfAborted(opts.signal);
+      await opts.onAttempt?.(attempt, attempts, undefined);
+    } catch (e) {
+      ssh.dispose();
+      throw e;
+    }
+    return ssh;
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   throw new SshUnreachableError(`SSH to ${where} did not come up after ${attempts} attempts over ${seconds} s: ${lastError?.message ?? 'no attempt was made'}`);
@@ -130,9 +144,9 @@ export interface RunInstallOptions {
 }
 
 /** An install command failed; `result` says how and what it printed. The message is safe to show. */
-export class InstallCommandError extends Error {
+export class InstallCommandError extends StepError {
   constructor(readonly result: InstallCommandResult, total: number) {
-    super(`install command ${result.index + 1}/${total} failed (${outcome(result)}): ${shorten(result.command)}${outputOf(result) ? `\n${outputOf(result)}` : ''}`);
+    super(INSTALL_STEP, `install command ${result.index + 1}/${total} failed (${outcome(result)}): ${shorten(result.command)}${outputOf(result) ? `\n${outputOf(result)}` : ''}`);
   }
 }
 
@@ -169,6 +183,11 @@ export async function runInstallCommands(conn: NodeSSH, commands: string[], opts
   return results;
 }
 
+/** The progress message for a command about to run. */
+export function describeInstallStart(index: number, total: number, command: string): string {
+  return `running command ${index + 1}/${total}: ${shorten(command)}`;
+}
+
 /** A one-line progress message for a finished command, within job.progress's 4000 characters. */
 export function describeInstallResult(result: InstallCommandResult, total: number): string {
   const out = outputOf(result);
@@ -176,7 +195,7 @@ export function describeInstallResult(result: InstallCommandResult, total: numbe
 }
 
 function outcome(r: InstallCommandResult): string {
-  if (r.timedOut) return 'timed out';
+  if (r.timedOut) return 'timed out; it may still be running in the guest';
   if (r.code !== null) return `exit ${r.code}`;
   return r.signal ? `killed by ${r.signal}` : 'connection lost before it finished';
 }
@@ -202,6 +221,13 @@ export function maskSecrets(text: string, secrets: string[]): string {
   return out;
 }
 
+/* eslint-disable no-control-regex -- these patterns are there to find control characters */
+/** Terminal control sequences: colours, cursor moves (CSI) and window titles (OSC). */
+const CSI = /\x1b\[[0-?]*[ -/]*[@-~]/g;
+const OSC = /\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g;
+const UNSHOWABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
+
 /**
  * Makes guest text safe to show: terminal escape sequences and control characters go (newline and
  * tab stay; a carriage return becomes a newline), as do bidi overrides and line separators that
@@ -209,22 +235,18 @@ export function maskSecrets(text: string, secrets: string[]): string {
  * cut to its last `max` characters.
  */
 export function cleanGuestText(text: string, secrets: string[], max: number): string {
-  let out = maskSecrets(text, secrets)
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
-    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g, '')
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, '');
+  let out = maskSecrets(text, secrets).replace(CSI, '').replace(OSC, '').replace(/\r\n?/g, '\n').replace(UNSHOWABLE, '');
   out = maskSecrets(out, secrets);
   return max === Infinity ? out : tail(out, max);
 }
 
 /** The cleaned tail of a captured stream. */
-function outputTail(captured: CapturedOutput, secrets: string[], max: number): string {
+export function outputTail(captured: CapturedOutput, secrets: string[], max: number): string {
   let text = captured.bytes.toString('utf8');
   if (captured.truncated) {
-    // A secret cut at the start of the kept window cannot be recognised any more: drop the part of
-    // the window a secret could reach into before masking, and mark the cut.
-    text = text.slice(longest(secrets) + 1);
+    // A secret cut at the start of the kept window cannot be recognised any more: mask the rest,
+    // then drop as much of the start as a secret could reach into.
+    text = maskSecrets(text, secrets).slice(longest(secrets));
   }
   const cleaned = cleanGuestText(text, secrets, max);
   return captured.truncated && cleaned && !cleaned.startsWith('…') ? '…' + cleaned : cleaned;
@@ -234,7 +256,7 @@ function longest(secrets: string[]): number {
   return secrets.reduce((m, s) => Math.max(m, Buffer.byteLength(s)), 0);
 }
 
-interface CapturedOutput {
+export interface CapturedOutput {
   bytes: Buffer;
   truncated: boolean;
 }
@@ -284,15 +306,24 @@ function execOne(client: Client, command: string, timeoutMs: number, keepBytes: 
       let code: number | null = null;
       let signal: string | undefined;
       let timedOut = false;
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ code: timedOut ? null : code, signal, timedOut, stdout: stdout.captured, stderr: stderr.captured });
+      };
       const timer = setTimeout(() => {
         timedOut = true;
-        // Not every sshd honours signals on a channel; closing it is what ends the wait.
+        // sshd closes the channel only when the command exits and does not always deliver signals,
+        // so the wait ends here; the channel is closed and the command is asked to die.
         try {
           stream.signal('KILL');
+          stream.close();
         } catch {
           /* the channel may already be closing */
         }
-        stream.close();
+        finish();
       }, timeoutMs);
       stream.on('data', (d: Buffer) => stdout.push(d));
       stream.stderr.on('data', (d: Buffer) => stderr.push(d));
@@ -300,10 +331,7 @@ function execOne(client: Client, command: string, timeoutMs: number, keepBytes: 
         if (typeof exitCode === 'number') code = exitCode;
         else if (typeof exitSignal === 'string') signal = exitSignal;
       });
-      stream.on('close', () => {
-        clearTimeout(timer);
-        resolve({ code: timedOut ? null : code, signal, timedOut, stdout: stdout.captured, stderr: stderr.captured });
-      });
+      stream.on('close', finish);
       stream.end();
     });
   });

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
   AgentToServerEvents, CommandAck, JobCancelPayload, JobCommandPayload, JobProgressPayload, JobResultPayload, parsePayload, ServerAck,
-  ServerEvent, ServerToAgentEvents,
+  ServerEvent, ServerToAgentEvents, VirtualizationReport,
 } from '@sysfleet/protocol';
 import type { Namespace } from 'socket.io';
 import type { AgentIdentity } from './agent-handshake.service';
@@ -27,6 +27,9 @@ export interface JobSink {
   result(hostId: string, r: JobResultPayload): Promise<ServerAck>;
 }
 
+/** Receives the hypervisor report an agent sends on connect (the virtualization feature sets it). */
+export type VirtualizationSink = (hostId: string, report: VirtualizationReport) => Promise<void>;
+
 /** Every connection of a host, approved or pending: status pushes and disconnects go here. */
 export const hostRoom = (hostId: string) => `host:${hostId}`;
 /** Connections of an approved host that said hello: commands go here. */
@@ -40,6 +43,7 @@ export class AgentChannel {
   private readonly logger = new Logger('AgentChannel');
   private ns: AgentNamespace | null = null;
   private sink: JobSink | null = null;
+  private virtualizationSink: VirtualizationSink | null = null;
   private readonly readyListeners: ((hostId: string) => void)[] = [];
 
   /** Called by the gateway once socket.io is up. */
@@ -106,6 +110,15 @@ export class AgentChannel {
   /** @internal used by the gateway */
   jobSink(): JobSink | null {
     return this.sink;
+  }
+
+  setVirtualizationSink(sink: VirtualizationSink): void {
+    this.virtualizationSink = sink;
+  }
+
+  /** @internal used by the gateway */
+  virtualizationReportSink(): VirtualizationSink | null {
+    return this.virtualizationSink;
   }
 
   /** @internal used by the gateway */

@@ -1,7 +1,7 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
-  AGENT_NAMESPACE, AgentEvent, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
+  AGENT_NAMESPACE, AgentEvent, VirtualizationReport, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
   ServerAck, ServerEvent,
 } from '@sysfleet/protocol';
 import type { Socket } from 'socket.io';
@@ -74,6 +74,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     socket.on(AgentEvent.Facts, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Facts, args, (p) => this.onFacts(socket, p)));
     socket.on(AgentEvent.JobProgress, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobProgress, args, (p) => this.onJobProgress(socket, p)));
     socket.on(AgentEvent.JobResult, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobResult, args, (p) => this.onJobResult(socket, p)));
+    socket.on(AgentEvent.Virtualization, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Virtualization, args, (p) => this.onVirtualization(socket, p)));
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
       this.logger.warn(`dropped unknown event ${JSON.stringify(String(event)).slice(0, 80)} from ${this.who(socket)}`);
@@ -216,6 +217,17 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     const sink = this.channel.jobSink();
     if (!sink) return { ok: false, error: 'job pipeline not available' };
     return sink.result(hostId, parsed.value);
+  }
+
+  private async onVirtualization(socket: AgentSocket, raw: unknown): Promise<ServerAck> {
+    const hostId = this.approvedHostId(socket);
+    if (!hostId) return this.refuse(socket, AgentEvent.Virtualization, 'host not approved');
+    const parsed = parsePayload(VirtualizationReport, raw);
+    if (!parsed.ok) return this.refuse(socket, AgentEvent.Virtualization, parsed.error);
+    const sink = this.channel.virtualizationReportSink();
+    if (!sink) return { ok: false, error: 'virtualization reports not available' };
+    await sink(hostId, parsed.value);
+    return { ok: true };
   }
 
   private approvedHostId(socket: AgentSocket): string | null {

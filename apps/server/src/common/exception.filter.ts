@@ -31,13 +31,11 @@ export function toErrorBody(error: unknown): ErrorBody {
       ...(body.details !== undefined && { details: body.details }),
     };
   }
-  // Body-parser (and other http-errors) failures are the client's: a too-large or malformed body.
+  // Body-parser (http-errors) failures such as a too-large body are the client's, not a 500.
   const clientError = error as { expose?: unknown; status?: unknown; type?: unknown; message?: unknown };
   if (clientError?.expose === true && typeof clientError.status === 'number' && clientError.status >= 400 && clientError.status < 500) {
     const status = clientError.status;
-    const message =
-      clientError.type === 'entity.too.large' ? 'Request body is too large' :
-      clientError.type === 'entity.parse.failed' ? `Request body is not valid JSON: ${String(clientError.message)}` : String(clientError.message);
+    const message = clientError.type === 'entity.too.large' ? 'Request body is too large (the limit is 1 MB)' : String(clientError.message);
     return { statusCode: status, code: HTTP_CODES[status] ?? `HTTP_${status}`, message };
   }
   return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'COMMON_INTERNAL', message: 'Internal error' };

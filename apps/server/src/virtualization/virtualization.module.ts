@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AgentGatewayModule } from '../agent-gateway/agent-gateway.module';
 import { HostsModule } from '../hosts/hosts.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { VirtualizationController } from './virtualization.controller';
@@ -8,7 +9,7 @@ import { VirtualizationRepository } from './virtualization.repository';
 import { VirtualizationService } from './virtualization.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([HostVirtualizationEntity]), HostsModule, JobsModule],
+  imports: [TypeOrmModule.forFeature([HostVirtualizationEntity]), HostsModule, JobsModule, AgentGatewayModule],
   controllers: [VirtualizationController],
   providers: [VirtualizationRepository, VirtualizationService],
   exports: [VirtualizationService],

@@ -3,6 +3,7 @@ import {
   Command, HYPERVISOR_PLATFORM, HypervisorType, VirtualizationResult, VirtualizationReport,
 } from '@sysfleet/protocol';
 import type { Actor } from '../auth/auth.decorators';
+import { AgentChannel } from '../agent-gateway/agent-channel.service';
 import { HostsService } from '../hosts/hosts.service';
 import { JobTypes } from '../jobs/job-types';
 import { JobsService } from '../jobs/jobs.service';
@@ -18,6 +19,7 @@ export class VirtualizationService implements OnModuleInit {
     private readonly hosts: HostsService,
     private readonly jobs: JobsService,
     private readonly types: JobTypes,
+    private readonly channel: AgentChannel,
   ) {}
 
   onModuleInit(): void {
@@ -25,6 +27,7 @@ export class VirtualizationService implements OnModuleInit {
     this.types.register({ type: Command.VirtualizationCheck, deadlineSeconds: 600, maxRunSeconds: 300, result: VirtualizationResult, onSucceeded });
     // Package installs can be slow on a real host.
     this.types.register({ type: Command.VirtualizationInitialize, deadlineSeconds: 3600, maxRunSeconds: 3600, result: VirtualizationResult, onSucceeded });
+    this.channel.setVirtualizationSink((hostId, report) => this.store(hostId, report));
     this.types.register({ type: Command.VirtualizationConfigureNetwork, deadlineSeconds: 3600, maxRunSeconds: 900, result: VirtualizationResult, onSucceeded });
   }
 

@@ -51,16 +51,13 @@ export function JobDetailPage() {
   });
   useUiEvent(UiEvent.JobEvent, (event) => {
     if (event.jobId !== id) return;
-    job.setData((current) =>
-      current
-        ? {
-            ...current,
-            step: event.step,
-            percent: event.percent ?? current.percent,
-            events: mergeEvents(current.events ?? [], [event]),
-          }
-        : current,
-    );
+    job.setData((current) => {
+      if (!current) return current;
+      const events = mergeEvents(current.events ?? [], [event]);
+      // A late or repeated event must not move the progress backwards.
+      const newest = events[events.length - 1] === event;
+      return newest ? { ...current, step: event.step, percent: event.percent ?? current.percent, events } : { ...current, events };
+    });
   });
 
   const cancel = async (j: Job) => {
