@@ -110,7 +110,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await redis.connect();
     // --cpu-prof is not allowed in NODE_OPTIONS: a preloaded inspector session does the same.
     const preload = path.resolve(opts.distDir, '..', 'cpu-profile-preload.cjs');
-    const profiling = opts.cpuProfileDir ? { NODE_OPTIONS: `--require ${preload}`, BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {};
+    const profiling: Record<string, string> = opts.cpuProfileDir ? { NODE_OPTIONS: `--require ${preload}`, BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {};
     const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...BENCH_SERVER_ENV, ...profiling } });
     await pg.connect();
     api = new BenchApi(server.url, Math.max(64, size.sustainedWindow));

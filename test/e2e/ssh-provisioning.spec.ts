@@ -7,7 +7,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeSSH } from 'node-ssh';
-import { JobCancelledError } from '../../apps/agent/src/jobs/handler';
+import { JobCancelledError, JobContext, StepError } from '../../apps/agent/src/jobs/handler';
+import { installAgentOverSsh } from '../../apps/agent/src/provisioning/install-agent';
 import { GuestKeyPair, GuestKeyStore } from '../../apps/agent/src/provisioning/keys';
 import { InstallCommandError, InstallCommandResult, runInstallCommands, SshHostKeyError, SshUnreachableError, waitForSsh } from '../../apps/agent/src/provisioning/ssh';
 import { freePort } from '../support/ports';
@@ -25,7 +26,9 @@ beforeAll(async () => {
   sshd = await startSshd();
   stateDir = mkdtempSync(path.join(tmpdir(), 'sysfleet-agent-state-'));
   work = mkdtempSync(path.join(tmpdir(), 'sysfleet-guest-work-'));
+  // The key most tests log in with is authorised from the start; the first test makes its own.
   key = new GuestKeyStore(stateDir).ensure('guest1');
+  appendFileSync(sshd.authorizedKeysFile, key.publicKey + '\n');
 });
 
 afterEach(() => {
@@ -38,7 +41,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A connection with the one-off key (authorised by the first test). */
+/** A connection with the one-off key authorised in beforeAll. */
 async function connected(): Promise<NodeSSH> {
   const conn = await waitForSsh({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: key.privateKey, attempts: 5, intervalMs: 200 });
   open.push(conn);
@@ -47,19 +50,20 @@ async function connected(): Promise<NodeSSH> {
 
 describe('waitForSsh', () => {
   it('keeps trying until the guest accepts the one-off key, then logs in with it', async () => {
+    const late = new GuestKeyStore(stateDir).ensure('guest-late');
     const attempts: { attempt: number; error?: string }[] = [];
     const conn = await waitForSsh({
       host: sshd.host,
       port: sshd.port,
       username: sshd.user,
-      privateKey: key.privateKey,
+      privateKey: late.privateKey,
       attempts: 20,
       intervalMs: 200,
       hostKeyFingerprint: sshd.hostKeyFingerprint,
       onAttempt: (attempt, _total, error) => {
         attempts.push({ attempt, error: error?.message });
         // The guest "finishes booting" (cloud-init writes the key) after two refused logins.
-        if (attempt === 2) appendFileSync(sshd.authorizedKeysFile, key.publicKey + '\n');
+        if (attempt === 2) appendFileSync(sshd.authorizedKeysFile, late.publicKey + '\n');
       },
     });
     open.push(conn);
@@ -71,7 +75,7 @@ describe('waitForSsh', () => {
     expect(who.stdout.trim()).toBe(sshd.user);
     // sshd itself names the key it accepted: the one-off key, by the fingerprint the agent computed.
     expect(sshd.logs()).toContain(`Accepted publickey for ${sshd.user} from`);
-    expect(sshd.logs()).toContain(key.fingerprint);
+    expect(sshd.logs()).toContain(late.fingerprint);
   });
 
   it('gives up after the bounded retries with an error that says where, how often and why', async () => {
@@ -187,5 +191,72 @@ describe('runInstallCommands', () => {
     await expect(run).rejects.toThrow(/^install command 1\/1 failed \(timed out; it may still be running in the guest\): sleep 30$/);
     // The connection is still usable for the next step (e.g. collecting logs).
     expect((await conn.execCommand('echo still here')).stdout).toBe('still here');
+  });
+});
+
+/** A JobContext like the runner's, recording the progress an operator would see. */
+function recordingContext(): { ctx: JobContext; steps: { step: string; message: string; percent?: number }[] } {
+  const steps: { step: string; message: string; percent?: number }[] = [];
+  const controller = new AbortController();
+  const ctx: JobContext = {
+    jobId: '00000000-0000-4000-8000-000000000001',
+    resumed: false,
+    signal: controller.signal,
+    progress: async (step, message, percent) => void steps.push({ step, message, percent }),
+    throwIfCancelled: () => {
+      if (controller.signal.aborted) throw new JobCancelledError();
+    },
+  };
+  return { ctx, steps };
+}
+
+describe('installAgentOverSsh', () => {
+  it('reports waiting for SSH and every command as job progress, token masked', async () => {
+    const { ctx, steps } = recordingContext();
+    const results = await installAgentOverSsh(ctx, {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      key,
+      commands: ['echo fetching agent', `echo "enrol ${TOKEN}" >/dev/null && echo enrolled`],
+      secrets: [TOKEN],
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      intervalMs: 200,
+    });
+    expect(results.map((r) => r.stdoutTail)).toEqual(['fetching agent', 'enrolled']);
+    expect(steps.map((s) => s.step)).toEqual(['wait-ssh', 'wait-ssh', 'install-agent', 'install-agent', 'install-agent', 'install-agent']);
+    expect(steps[0].message).toBe(`waiting for SSH on ${sshd.user}@${sshd.host}:${sshd.port} with the one-off key ${key.fingerprint}`);
+    expect(steps[4].message).toBe('running command 2/2: echo "enrol ***" >/dev/null && echo enrolled');
+    expect(steps[5].message).toBe('command 2/2 done (exit 0): echo "enrol ***" >/dev/null && echo enrolled\nenrolled');
+    expect(JSON.stringify(steps)).not.toContain('secret-token-part');
+    const percents = steps.map((s) => s.percent ?? 0);
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+  });
+
+  it('fails the job at the step that failed, with the failing command named', async () => {
+    const { ctx, steps } = recordingContext();
+    const error = await installAgentOverSsh(ctx, { host: sshd.host, port: sshd.port, username: sshd.user, key, commands: ['false'], secrets: [TOKEN] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StepError);
+    expect((error as StepError).step).toBe('install-agent');
+    expect((error as Error).message).toBe('install command 1/1 failed (exit 1): false');
+    expect(steps[steps.length - 1].message).toBe('command 1/1 failed (exit 1): false');
+  });
+
+  it('fails at wait-ssh when the guest never answers, having said so along the way', async () => {
+    const { ctx, steps } = recordingContext();
+    const port = await freePort();
+    const error = await installAgentOverSsh(ctx, { host: '127.0.0.1', port, username: 'root', key, commands: ['true'], secrets: [], attempts: 5, intervalMs: 50 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as StepError).step).toBe('wait-ssh');
+    expect((error as Error).message).toMatch(/did not come up after 5 attempts/);
+    expect(steps.map((s) => s.message)).toEqual([
+      `waiting for SSH on root@127.0.0.1:${port} with the one-off key ${key.fingerprint}`,
+      expect.stringMatching(new RegExp(`^SSH to root@127\\.0\\.0\\.1:${port} not up yet \\(attempt 5/5\\): .*ECONNREFUSED`)),
+    ]);
   });
 });

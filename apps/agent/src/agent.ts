@@ -52,13 +52,22 @@ function acquireLock(stateDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || (isAlive(pid) && looksLikeAgent(pid)))) {
         throw new Error(`another agent (pid ${pid}) is running with state dir ${stateDir}`);
       }
       unlinkSync(file);
     }
   }
   throw new Error(`cannot lock ${file}`);
+}
+
+/** After a reboot the pid may belong to another program: where /proc tells, check it is an agent. */
+function looksLikeAgent(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sysfleet-agent');
+  } catch {
+    return true;
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -20,6 +20,12 @@ export interface SimConfig {
   guestIp?: string;
   /** The Linux package manager present on the simulated host. */
   packageManager?: 'apt-get' | 'dnf' | 'zypper' | 'pacman' | 'apk';
+  /**
+   * The simulator's stand-in for cloud-init / autoinstall inside a guest: `cloud-localds` (user-data
+   * `ssh_authorized_keys`) and a vmd install (install.conf "Public ssh key" answers) write the keys they
+   * find into this file, so a real sshd the test points at it accepts the agent's one-off key.
+   */
+  guestAuthorizedKeysFile?: string;
 }
 
 export interface SimNetwork {
@@ -54,6 +60,12 @@ export interface SimMachine {
   autostart: boolean;
   /** WSL only: distribution version (1 or 2). */
   wslVersion?: number;
+  /** Every disk image attached (virt-install --disk device=disk, vmctl -d), removed by undefine --remove-all-storage. */
+  disks?: string[];
+  /** vmd: started from install media (-r); the simulated installer has run once the VM is next stopped. */
+  installMedia?: string;
+  /** WSL: the distribution's directory (its file system is this machine's, commands run with it as cwd). */
+  guestDir?: string;
 }
 
 export interface SimState {

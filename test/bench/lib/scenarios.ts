@@ -297,9 +297,24 @@ export async function idleCapacity(ctx: BenchContext): Promise<ScenarioOutput> {
   };
 }
 
+/** Transactions Postgres counted for this database so far (every statement outside BEGIN is one). */
+async function pgTransactions(ctx: BenchContext): Promise<number> {
+  // Backends flush their statistics about once a second when idle.
+  await sleep(1500);
+  const { rows } = await ctx.pg.query<{ n: string }>(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`);
+  return Number(rows[0].n);
+}
+
+async function redisCommands(ctx: BenchContext): Promise<number> {
+  const m = /^total_commands_processed:(\d+)\r?$/m.exec(await ctx.redis.info('stats'));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 /** Scenario 5: one job at a time, API request to stored result, against the raw round trip. */
 export async function singleCommand(ctx: BenchContext): Promise<ScenarioOutput> {
   const [hostId] = hostIdsOf(ctx, ctx.fleetIndices.slice(0, 1));
+  const xact0 = await pgTransactions(ctx);
+  const redis0 = await redisCommands(ctx);
   const created: Created[] = [];
   const acked: number[] = [];
   for (let k = 0; k < ctx.size.singleJobs; k++) {
@@ -309,6 +324,8 @@ export async function singleCommand(ctx: BenchContext): Promise<ScenarioOutput> 
     const r = await ctx.fleet.waitResult(job.id, 30_000);
     acked.push(r.at - t0);
   }
+  const redisPerJob = ((await redisCommands(ctx)) - redis0) / created.length;
+  const xactPerJob = ((await pgTransactions(ctx)) - xact0 - 1) / created.length;
   const ids = created.map((c) => c.jobId);
   const rows = await jobRows(ctx.pg, ids);
   const stored = created.map((c) => (rows.get(c.jobId)?.finishedMs ?? Number.NaN) - c.t0).filter(Number.isFinite);
@@ -323,6 +340,8 @@ export async function singleCommand(ctx: BenchContext): Promise<ScenarioOutput> 
       figure('p50 / raw socket.io round trip p50', s.p50 / raw, 'x'),
       figure('p99 / raw socket.io round trip p99', s.p99 / (ctx.rawRtt?.p99 ?? Number.NaN), 'x'),
       ...(await phaseFigures(ctx.pg, created)),
+      figure('Postgres statements/transactions per job', xactPerJob, '', undefined, 'pg_stat_database xact_commit delta; statements outside a transaction count one each'),
+      figure('Redis commands per job', redisPerJob, '', undefined, 'INFO total_commands_processed delta of the whole Redis instance (shared)'),
     ],
     checks: await exactlyOnce(ctx, ids, `single command x${ids.length}`),
   };

@@ -68,16 +68,18 @@ export class ChildHostsService implements OnModuleInit {
 
   onModuleInit(): void {
     const serialKey = (hostId: string, params: Record<string, unknown>) => `child:${hostId}:${String(params.name)}`;
+    // A create or delete that failed, was cancelled or expired leaves its row settled at once.
+    const onFinished = (job: JobEntity) => (job.status === 'succeeded' ? Promise.resolve() : this.repo.settleFailedJobs(job.hostId));
     // Fetching an image and installing packages in the guest can be slow on a real host.
     this.types.register({
-      type: Command.ChildCreate, deadlineSeconds: 3600, maxRunSeconds: 3600, result: ChildCreateResult, serialKey,
+      type: Command.ChildCreate, deadlineSeconds: 3600, maxRunSeconds: 3600, result: ChildCreateResult, serialKey, onFinished,
       onSucceeded: (job, r: ChildCreateResult) => this.onCreated(job, r),
     });
     for (const type of [Command.ChildStart, Command.ChildStop, Command.ChildRestart]) {
       this.types.register({ type, deadlineSeconds: 600, maxRunSeconds: 600, result: ChildActionResult, serialKey, onSucceeded: (job, r: ChildActionResult) => this.onActed(job, r) });
     }
     this.types.register({
-      type: Command.ChildDelete, deadlineSeconds: 600, maxRunSeconds: 900, result: ChildActionResult, serialKey,
+      type: Command.ChildDelete, deadlineSeconds: 600, maxRunSeconds: 900, result: ChildActionResult, serialKey, onFinished,
       onSucceeded: (job, r: ChildActionResult) => this.onDeleted(job, r),
     });
     this.types.register({ type: Command.ChildList, deadlineSeconds: 600, maxRunSeconds: 300, result: ChildListResult, onSucceeded: (job, r: ChildListResult) => this.onListed(job.hostId, r) });

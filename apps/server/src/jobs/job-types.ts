@@ -17,6 +17,8 @@ export interface JobTypeDefinition<R extends object = object> {
   result?: new () => R;
   /** Applies a validated success (e.g. stores new facts). A throw fails the job with its message. */
   onSucceeded?(job: JobEntity, result: R): Promise<void>;
+  /** Runs after the job reached any final state (also failed, cancelled, expired): settle what the job was changing. */
+  onFinished?(job: JobEntity): Promise<void>;
   /** Serializes jobs that change the same object (one child VM): same key, one at a time. */
   serialKey?(hostId: string, params: Record<string, unknown>): string | null;
 }

@@ -242,6 +242,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const done = await this.jobs.finish(job.id, outcome);
     if (!done) return null;
     await this.events.insertServerEvent(job.id, outcome.status, outcome.error ?? outcome.status);
+    await this.types.get(job.type)?.onFinished?.(done).catch((e: unknown) => this.logger.error(`settling ${job.type} ${job.id}: ${(e as Error).message}`));
     this.publish(done);
     // Another job of the same host or child may have been waiting for this one.
     if (job.status !== 'queued') void this.deliverOpenJobs(job.hostId).catch(() => undefined);

@@ -126,7 +126,8 @@ export function HostsPage() {
     try {
       return await api.hosts(tree ? { ...query, parentHostId: TOP_LEVEL } : query);
     } catch (err) {
-      if (tree && err instanceof ApiError && err.status === 400) {
+      // A server that cannot list top-level hosts only refuses the parentHostId value: fall back to a flat list.
+      if (tree && err instanceof ApiError && err.status === 400 && err.message.includes('parentHostId')) {
         setTreeSupported(false);
         return api.hosts(query);
       }
