@@ -81,7 +81,7 @@ describe('waitForSsh', () => {
   it('gives up after the bounded retries with an error that says where, how often and why', async () => {
     const port = await freePort();
     const seen: number[] = [];
-    const attempt = waitForSsh({ host: '127.0.0.1', port, username: 'root', privateKey: key.privateKey, attempts: 3, intervalMs: 100, onAttempt: (n) => seen.push(n) });
+    const attempt = waitForSsh({ host: '127.0.0.1', port, username: 'root', privateKey: key.privateKey, attempts: 3, intervalMs: 100, onAttempt: (n) => void seen.push(n) });
     await expect(attempt).rejects.toThrow(SshUnreachableError);
     await expect(attempt).rejects.toThrow(new RegExp(`^SSH to 127\\.0\\.0\\.1:${port} did not come up after 3 attempts over \\d+ s: .*ECONNREFUSED`));
     expect(seen).toEqual([1, 2, 3]);
@@ -97,7 +97,7 @@ describe('waitForSsh', () => {
       attempts: 5,
       intervalMs: 100,
       hostKeyFingerprint: 'SHA256:' + 'A'.repeat(43),
-      onAttempt: (n) => seen.push(n),
+      onAttempt: (n) => void seen.push(n),
     });
     await expect(attempt).rejects.toThrow(SshHostKeyError);
     await expect(attempt).rejects.toThrow(`the host key is ${sshd.hostKeyFingerprint}`);
@@ -109,7 +109,9 @@ describe('waitForSsh', () => {
     const port = await freePort();
     const attempt = waitForSsh({
       host: '127.0.0.1', port, username: 'root', privateKey: key.privateKey, attempts: 1000, intervalMs: 100, signal: controller.signal,
-      onAttempt: (n) => n === 2 && controller.abort(),
+      onAttempt: (n) => {
+        if (n === 2) controller.abort();
+      },
     });
     await expect(attempt).rejects.toThrow(JobCancelledError);
   });

@@ -53,11 +53,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   try {
-    await waitFor('server /health', async () => {
-      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out.slice(-3000)}`);
-      const res = await fetch(`${url}/health`).catch(() => null);
-      return res?.ok;
-    }, 30_000, 150);
+    // Fail at once when the process exits instead of waiting out the timeout.
+    const died = exited.then(() => {
+      throw new Error(`server exited with ${proc.exitCode ?? proc.signalCode}:\n${out.slice(-3000)}`);
+    });
+    died.catch(() => undefined); // the race below still sees it; later exits are expected
+    await Promise.race([waitFor('server /health', async () => (await fetch(`${url}/health`).catch(() => null))?.ok, 30_000, 150), died]);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n--- server output ---\n${out.slice(-4000)}`);

@@ -4,7 +4,7 @@ import { AuditAction } from '../audit/audit.http';
 import { Actor, CurrentActor } from '../auth/auth.decorators';
 import { IdempotencyKey } from '../jobs/idempotency-key.decorator';
 import { JobDto, toJobDto } from '../jobs/jobs.dto';
-import { ChildDto, ChildParamsDto, CreateChildDto, DeleteChildQueryDto, StopChildDto } from './child-hosts.dto';
+import { ChildDto, ChildParamsDto, ChildSearchQueryDto, CreateChildDto, DeleteChildQueryDto, StopChildDto } from './child-hosts.dto';
 import { ChildHostsService } from './child-hosts.service';
 
 @ApiTags('children')
@@ -56,5 +56,17 @@ export class ChildHostsController {
   @ApiAcceptedResponse({ type: JobDto })
   async remove(@Param() p: ChildParamsDto, @Query() q: DeleteChildQueryDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string): Promise<JobDto> {
     return toJobDto((await this.children.remove(p.id, p.childId, q.deleteDisk ?? false, actor, key)).job);
+  }
+}
+
+/** Child VMs across the fleet. */
+@ApiTags('children')
+@Controller('api/children')
+export class ChildrenController {
+  constructor(private readonly children: ChildHostsService) {}
+
+  @Get()
+  search(@Query() q: ChildSearchQueryDto): Promise<{ items: ChildDto[]; total: number }> {
+    return this.children.search(q);
   }
 }

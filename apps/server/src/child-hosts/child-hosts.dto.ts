@@ -41,6 +41,13 @@ export class DeleteChildQueryDto {
   @ApiPropertyOptional({ description: 'Remove the VM disks too' }) @IsOptional() @Transform(toBoolean) @IsBoolean() deleteDisk?: boolean;
 }
 
+export class ChildSearchQueryDto {
+  @IsOptional() @IsIn(CHILD_STATES) state?: ChildState;
+  @IsOptional() @IsIn(CHILD_TYPES) childType?: ChildType;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset = 0;
+}
+
 export class ChildDto {
   @ApiProperty() id!: string;
   @ApiProperty() hostId!: string;

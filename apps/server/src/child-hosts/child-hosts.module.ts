@@ -6,14 +6,14 @@ import { EnrollmentModule } from '../enrollment/enrollment.module';
 import { HostsModule } from '../hosts/hosts.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { SshKeysModule } from '../ssh-keys/ssh-keys.module';
-import { ChildHostsController } from './child-hosts.controller';
+import { ChildHostsController, ChildrenController } from './child-hosts.controller';
 import { ChildHostEntity } from './child-hosts.entity';
 import { ChildHostsRepository } from './child-hosts.repository';
 import { ChildHostsService } from './child-hosts.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ChildHostEntity]), HostsModule, DistributionsModule, SshKeysModule, EnrollmentModule, JobsModule, AgentGatewayModule],
-  controllers: [ChildHostsController],
+  controllers: [ChildHostsController, ChildrenController],
   providers: [ChildHostsRepository, ChildHostsService],
 })
 export class ChildHostsModule {}

@@ -36,6 +36,20 @@ export class ChildHostsRepository {
     );
   }
 
+  /** Children across the fleet (dashboard counts, fleet-wide lists), newest first. */
+  async search(q: { state?: string; childType?: string; limit: number; offset: number }): Promise<{ items: ChildRow[]; total: number }> {
+    const where = ['($1::text IS NULL OR c.state = $1)', '($2::text IS NULL OR c."childType" = $2)'].join(' AND ');
+    const params = [q.state ?? null, q.childType ?? null];
+    const items: ChildRow[] = await this.repo.query(
+      `SELECT c.*, h.status AS "childHostStatus", h.online AS "childHostOnline"
+         FROM child_hosts c LEFT JOIN hosts h ON h.id = c."childHostId"
+        WHERE ${where} ORDER BY c."createdAt" DESC, c.id LIMIT $3 OFFSET $4`,
+      [...params, q.limit, q.offset],
+    );
+    const [{ total }] = await this.repo.query(`SELECT count(*)::int AS total FROM child_hosts c WHERE ${where}`, params);
+    return { items, total };
+  }
+
   findForHost(hostId: string, id: string): Promise<ChildHostEntity | null> {
     return this.repo.findOneBy({ hostId, id });
   }

@@ -18,7 +18,7 @@ import { JobTypes } from '../jobs/job-types';
 import { JobEntity } from '../jobs/jobs.entity';
 import { JobsService } from '../jobs/jobs.service';
 import { SshKeysService } from '../ssh-keys/ssh-keys.service';
-import { ChildDto, CreateChildDto, toChildDto } from './child-hosts.dto';
+import { ChildDto, ChildSearchQueryDto, CreateChildDto, toChildDto } from './child-hosts.dto';
 import { BUSY_CHILD_STATES, ChildHostEntity } from './child-hosts.entity';
 import { ChildErrors } from './child-hosts.errors';
 import { ChildHostsRepository, Claimed } from './child-hosts.repository';
@@ -84,6 +84,11 @@ export class ChildHostsService implements OnModuleInit {
     });
     this.types.register({ type: Command.ChildList, deadlineSeconds: 600, maxRunSeconds: 300, result: ChildListResult, onSucceeded: (job, r: ChildListResult) => this.onListed(job.hostId, r) });
     this.channel.onAgentReady((hostId) => void this.listIfHypervisor(hostId).catch((e) => this.logger.warn(`child.list for ${hostId}: ${(e as Error).message}`)));
+  }
+
+  async search(q: ChildSearchQueryDto): Promise<{ items: ChildDto[]; total: number }> {
+    const { items, total } = await this.repo.search(q);
+    return { items: items.map(toChildDto), total };
   }
 
   async list(hostId: string): Promise<ChildDto[]> {

@@ -1,6 +1,6 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { HOST_STATUSES, HostFacts, HostStatus, PLATFORMS } from '@sysfleet/protocol';
 import { CommonErrors } from '../common/errors';
 import { HostEntity } from './hosts.entity';
@@ -34,7 +34,8 @@ export class ListHostsQueryDto {
   /** `true` or `false`. */
   @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsIn([true, false], { message: 'online must be true or false' })
   online?: boolean;
-  @IsOptional() @IsUUID() parentHostId?: string;
+  /** A parent's id lists its children; `none` lists only hosts without a parent (the top of the tree). */
+  @IsOptional() @ValidateIf((_, v) => v !== 'none') @IsUUID(undefined, { message: 'parentHostId must be a host id or "none"' }) parentHostId?: string;
   /** Case-insensitive text searched in hostname, FQDN and key fingerprint. */
   @IsOptional() @IsString() @MaxLength(253) q?: string;
   @IsOptional() @IsIn(HOST_SORT_FIELDS) sort: HostSortField = 'hostname';

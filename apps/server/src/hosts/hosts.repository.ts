@@ -97,7 +97,8 @@ export class HostsRepository {
     if (q.platform) qb.andWhere('h.platform = :platform', { platform: q.platform });
     if (q.role) qb.andWhere('h.roles @> ARRAY[:role]::text[]', { role: q.role });
     if (q.online !== undefined) qb.andWhere('h.online = :online', { online: q.online });
-    if (q.parentHostId) qb.andWhere('h."parentHostId" = :parentHostId', { parentHostId: q.parentHostId });
+    if (q.parentHostId === 'none') qb.andWhere('h."parentHostId" IS NULL');
+    else if (q.parentHostId) qb.andWhere('h."parentHostId" = :parentHostId', { parentHostId: q.parentHostId });
     if (q.q) {
       const like = `%${escapeLike(q.q.toLowerCase())}%`;
       qb.andWhere('(lower(h.hostname) LIKE :like OR lower(h.fqdn) LIKE :like OR h.fingerprint LIKE :raw)', { like, raw: `%${escapeLike(q.q)}%` });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { virshTable } from '../format';
+import { GUEST_TOOLS } from './guests';
 import { readState, SimConfig, SimMachine, SimNetwork, SimState, updateState } from '../state';
 
 /** What an installed package gives the host. */
@@ -297,7 +298,10 @@ function virshCommand(call: ToolCall, state: SimState, cmd: string, args: string
       const m = findDomain();
       if (!m) return noDomain;
       state.machines = state.machines.filter((x) => x !== m);
-      const storage = args.includes('--remove-all-storage') && m.diskPath ? `Volume 'vda'(${m.diskPath}) removed.\n` : '';
+      const removeStorage = args.includes('--remove-all-storage');
+      const disks = m.disks ?? (m.diskPath ? [m.diskPath] : []);
+      if (removeStorage) for (const d of disks) rmSync(d, { force: true });
+      const storage = removeStorage ? disks.map((d, i) => `Volume 'vd${String.fromCharCode(97 + i)}'(${d}) removed.\n`).join('') : '';
       return { body: `Domain '${m.name}' has been undefined\n${storage}` };
     }
     case 'net-list': {
@@ -371,16 +375,9 @@ const virsh: ToolImpl = (call) => {
   });
 };
 
-/** Present once their package is installed; creating guests with them is the child-VM simulator's part. */
-function versionOnly(version: string): ToolImpl {
-  return (call) => (call.args.includes('--version') ? ok(version) : { stderr: `${call.tool}: host-sim does not simulate \`${call.args.join(' ')}\` yet\n`, code: 1 });
-}
-
 export const LINUX_TOOLS: Record<string, ToolImpl> = {
   virsh,
-  'virt-install': versionOnly('4.1.0\n'),
-  'qemu-img': versionOnly('qemu-img version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)\nCopyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n'),
-  'cloud-localds': versionOnly('cloud-localds 0.33\n'),
+  ...GUEST_TOOLS,
   systemctl,
   ip,
   'apt-get': aptGet,
