@@ -3,5 +3,6 @@ module.exports = {
   ...base,
   displayName: 'unit',
   testMatch: ['<rootDir>/{apps,libs,migrations}/**/src/**/*.spec.ts'],
+  testPathIgnorePatterns: [...base.testPathIgnorePatterns, '<rootDir>/apps/web/'],
   projects: undefined,
 };

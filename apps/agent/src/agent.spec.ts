@@ -57,7 +57,8 @@ describe('agent (wired together) against a socket.io server', () => {
     await until('hello', () => server.hellos.length === 1);
     expect(await sendInventoryRefresh()).toEqual({ state: 'accepted' });
     await until('result', () => received.some((r) => r.startsWith('result')));
-    expect(received).toEqual(['progress:1:collect', 'facts', 'progress:2:report', 'result:succeeded:facts']);
+    expect(received.filter((r) => r !== 'facts')).toEqual(['progress:1:collect', 'progress:2:report', 'result:succeeded:facts']);
+    expect(received).toContain('facts');
     await until('outbox drained', () => outboxFiles().length === 0);
     expect(await sendInventoryRefresh()).toEqual({ state: 'duplicate' });
   });

@@ -1,5 +1,5 @@
 import { inventoryRefreshHandler } from './facts/inventory-refresh';
-import { hypervisorHandlers } from './hypervisors/handlers';
+import { createChildHandlers, hypervisorHandlers } from './hypervisors/handlers';
 import type { HandlerRegistry } from './jobs/registry';
 import type { AgentServices } from './services';
 
@@ -10,4 +10,5 @@ import type { AgentServices } from './services';
 export function registerCommands(registry: HandlerRegistry, services: AgentServices): void {
   registry.register(inventoryRefreshHandler(services));
   for (const handler of hypervisorHandlers) registry.register(handler);
+  for (const handler of createChildHandlers(services)) registry.register(handler);
 }

@@ -59,6 +59,8 @@ logLevel and maxConcurrentJobs; command-line flags win.
 
 export function defaultStateDir(platform: NodeJS.Platform = process.platform): string {
   if (platform === 'win32') return path.join(process.env.ProgramData ?? 'C:\\ProgramData', 'sysfleet-agent');
+  // /var/db is where OpenBSD keeps daemon state; /var/lib elsewhere.
+  if (platform === 'openbsd') return '/var/db/sysfleet-agent';
   return '/var/lib/sysfleet-agent';
 }
 

@@ -150,9 +150,9 @@ export const api = {
   deleteHost: (hostId: string) => del<void>(`/api/hosts/${id(hostId)}`),
   refreshInventory: (hostId: string) => post<Job>(`/api/hosts/${id(hostId)}/inventory/refresh`),
 
-  tokens: () => get<ListResult<EnrollmentToken>>('/api/enrollment-tokens'),
+  tokens: () => get<ListResult<EnrollmentToken>>('/api/enrollment-tokens', { limit: 500 }),
   createToken: (body: CreateTokenBody) => post<EnrollmentToken>('/api/enrollment-tokens', body),
-  revokeToken: (tokenId: string) => del<void>(`/api/enrollment-tokens/${id(tokenId)}`),
+  revokeToken: (tokenId: string) => del<EnrollmentToken>(`/api/enrollment-tokens/${id(tokenId)}`),
 
   jobs: (query: Query) => get<ListResult<Job>>('/api/jobs', query),
   job: (jobId: string) => get<Job>(`/api/jobs/${id(jobId)}`),
@@ -165,28 +165,32 @@ export const api = {
   configureNetwork: (hostId: string, type: string, body: NetworkBody) =>
     post<Job>(`/api/hosts/${id(hostId)}/virtualization/${id(type)}/network`, body),
 
-  distributions: (query: Query = {}) => get<ListResult<Distribution>>('/api/distributions', query),
+  /** The whole catalogue (a plain array; the server does not page it), filtered by childType / enabled. */
+  distributions: (query: { childType?: string; enabled?: boolean } = {}) => get<Distribution[]>('/api/distributions', query),
   createDistribution: (body: DistributionBody) => post<Distribution>('/api/distributions', body),
   updateDistribution: (distId: string, body: Partial<DistributionBody>) =>
     patch<Distribution>(`/api/distributions/${id(distId)}`, body),
   deleteDistribution: (distId: string) => del<void>(`/api/distributions/${id(distId)}`),
 
-  /** Proposed fleet-wide list of child VMs (for dashboard counts); not in the first API contract. */
-  allChildren: (query: Query) => get<ListResult<ChildVm>>('/api/children', query),
-  children: (hostId: string) => get<ListResult<ChildVm>>(`/api/hosts/${id(hostId)}/children`),
+  /** Child VMs across the fleet, filtered by state and childType, paged. */
+  allChildren: (query: { state?: string; childType?: string; limit?: number; offset?: number }) =>
+    get<ListResult<ChildVm>>('/api/children', query),
+  /** All child VMs of one host (a plain array). */
+  children: (hostId: string) => get<ChildVm[]>(`/api/hosts/${id(hostId)}/children`),
   createChild: (hostId: string, body: CreateChildBody) => post<Job>(`/api/hosts/${id(hostId)}/children`, body),
   childAction: (hostId: string, childId: string, action: 'start' | 'stop' | 'restart', force = false) =>
     post<Job>(`/api/hosts/${id(hostId)}/children/${id(childId)}/${action}`, action === 'stop' ? { force } : {}),
   deleteChild: (hostId: string, childId: string, deleteDisk: boolean) =>
     del<Job>(`/api/hosts/${id(hostId)}/children/${id(childId)}`, { deleteDisk }),
 
-  sshKeys: () => get<ListResult<SshKey>>('/api/ssh-keys'),
+  sshKeys: () => get<SshKey[]>('/api/ssh-keys'),
   createSshKey: (body: { name: string; generate: true } | { name: string; publicKey: string }) =>
     post<SshKey>('/api/ssh-keys', body),
   deleteSshKey: (keyId: string) => del<void>(`/api/ssh-keys/${id(keyId)}`),
-  sshPublicKey: (keyId: string) => get<{ publicKey: string } | string>(`/api/ssh-keys/${id(keyId)}/public`),
+  /** The OpenSSH public key line, served as text/plain. */
+  sshPublicKey: (keyId: string) => get<string>(`/api/ssh-keys/${id(keyId)}/public`).then((text) => String(text).trim()),
 
-  users: (query: Query = {}) => get<ListResult<User>>('/api/users', query),
+  users: () => get<User[]>('/api/users'),
   createUser: (body: { username: string; password: string; role: Role }) => post<User>('/api/users', body),
   updateUser: (userId: string, body: { role?: Role; disabled?: boolean }) => patch<User>(`/api/users/${id(userId)}`, body),
   setPassword: (userId: string, password: string) => post<void>(`/api/users/${id(userId)}/password`, { password }),

@@ -1,4 +1,4 @@
-/** Shapes of the server's JSON responses (see the API contract in docs/web.md). */
+/** Shapes of the JSON the server answers with: the DTOs in each feature folder of apps/server/src. */
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -58,6 +58,11 @@ export interface Host {
   firstSeenAt?: string | null;
   roles: string[];
   parentHostId?: string | null;
+  statusReason?: string | null;
+  approvedAt?: string | null;
+  approvedBy?: string | null;
+  createdAt?: string;
+  /** Only on GET /api/hosts/:id; lists and live events leave it out. */
   facts?: HostFacts | null;
 }
 
@@ -68,6 +73,7 @@ export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed
 export interface JobEvent {
   /** null for events the server added itself. */
   seq: number | null;
+  source?: 'agent' | 'server';
   step: string;
   message?: string | null;
   percent?: number | null;
@@ -84,7 +90,12 @@ export interface Job {
   percent?: number | null;
   result?: unknown;
   error?: string | null;
+  /** The step a failed job stopped at. */
+  failedStep?: string | null;
   createdBy?: string | null;
+  deadlineAt?: string;
+  cancelRequestedAt?: string | null;
+  startedAt?: string | null;
   createdAt: string;
   updatedAt?: string;
   finishedAt?: string | null;
@@ -164,7 +175,15 @@ export interface ChildVm {
   vcpus: number;
   memoryMb: number;
   diskGb: number;
+  username?: string;
+  /** The enrolled guest's own host record, once its agent has enrolled. */
   childHostId?: string | null;
+  childHostStatus?: string | null;
+  childHostOnline?: boolean | null;
+  createJobId?: string | null;
+  deleteJobId?: string | null;
+  /** Why the last create or delete failed. */
+  error?: string | null;
   createdAt: string;
 }
 
@@ -187,12 +206,16 @@ export interface SshKey {
   name: string;
   fingerprint?: string;
   publicKey?: string;
+  /** True when the server made the pair and keeps the private half. */
+  generated?: boolean;
+  createdBy?: string;
   createdAt?: string;
 }
 
 export interface AuditEvent {
   id: string;
-  actor: string | null;
+  actor: string;
+  actorId?: string | null;
   action: string;
   targetType?: string | null;
   targetId?: string | null;

@@ -46,17 +46,17 @@ describe('validateCreateVm', () => {
 
   it('names each field that breaks a server rule', () => {
     const errors = validateCreateVm(
-      vm({ distributionId: '', name: '-x', hostname: 'bad_host', vcpus: '65', memoryMb: '255', diskGb: '0', username: 'Alice', password: 'short' }),
+      vm({ distributionId: '', name: '-x', hostname: 'bad_host', vcpus: '257', memoryMb: '127', diskGb: '0', username: 'Alice', password: 'short' }),
     );
     expect(Object.keys(errors).sort()).toEqual(['diskGb', 'distributionId', 'hostname', 'memoryMb', 'name', 'password', 'username', 'vcpus']);
-    expect(errors.vcpus).toEqual({ key: 'validation.range', values: { min: 1, max: 64 } });
-    expect(errors.memoryMb?.values).toEqual({ min: 256, max: 1048576 });
+    expect(errors.vcpus).toEqual({ key: 'validation.range', values: { min: 1, max: 256 } });
+    expect(errors.memoryMb?.values).toEqual({ min: 128, max: 4194304 });
     expect(errors.password).toEqual({ key: 'validation.minLength', values: { min: 8 } });
   });
 
   it('takes the range ends and refuses fractions and junk', () => {
-    expect(validateCreateVm(vm({ vcpus: '1', memoryMb: '256', diskGb: '1' }))).toEqual({});
-    expect(validateCreateVm(vm({ vcpus: '64', memoryMb: '1048576', diskGb: '65536' }))).toEqual({});
+    expect(validateCreateVm(vm({ vcpus: '1', memoryMb: '128', diskGb: '1' }))).toEqual({});
+    expect(validateCreateVm(vm({ vcpus: '256', memoryMb: '4194304', diskGb: '65536' }))).toEqual({});
     expect(validateCreateVm(vm({ vcpus: '1.5' })).vcpus?.key).toBe('validation.wholeNumber');
     expect(validateCreateVm(vm({ memoryMb: '2e3' })).memoryMb?.key).toBe('validation.wholeNumber');
     expect(validateCreateVm(vm({ diskGb: '' })).diskGb?.key).toBe('validation.required');

@@ -10,8 +10,9 @@ export interface FieldError {
 export type Errors<F extends string> = Partial<Record<F, FieldError>>;
 
 export const LIMITS = {
-  vcpus: { min: 1, max: 64 },
-  memoryMb: { min: 256, max: 1_048_576 },
+  // The server's CreateChildDto limits; whether the VM fits is checked against the host's free memory and disk.
+  vcpus: { min: 1, max: 256 },
+  memoryMb: { min: 128, max: 4 * 1024 * 1024 },
   diskGb: { min: 1, max: 65_536 },
   guestPasswordMin: 8,
   tokenUses: { min: 1, max: 10_000 },

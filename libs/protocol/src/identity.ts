@@ -8,7 +8,7 @@ export function handshakeMessage(hostId: string | undefined, fingerprint: string
   return Buffer.from(`sysfleet-agent-auth:v1:${hostId ?? '-'}:${fingerprint}:${timestamp}:${nonce}`, 'utf8');
 }
 
-/** OpenSSH-style fingerprint of an Ed25519 public key in SPKI PEM: "SHA256:<base64 without padding>". */
+/** Fingerprint of an Ed25519 public key in SPKI PEM: "SHA256:" + unpadded base64 of SHA-256 over the raw 32-byte key (what `sysfleet-agent fingerprint` prints). */
 export function fingerprintOf(publicKeyPem: string): string {
   const key = createPublicKey(publicKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') throw new Error('public key is not Ed25519');

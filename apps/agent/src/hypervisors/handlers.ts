@@ -1,13 +1,15 @@
-import { HYPERVISOR_ROLES, VirtualizationCheckParams, VirtualizationConfigureNetworkParams, VirtualizationInitializeParams, VirtualizationReport } from '@sysfleet/protocol';
-import type { CommandHandler } from '../jobs/handler';
+import {
+  ChildActionParams, ChildCreateParams, ChildDeleteParams, ChildInfo, ChildListParams, ChildStopParams, ChildType, HYPERVISOR_ROLES, VirtualizationCheckParams, VirtualizationConfigureNetworkParams, VirtualizationInitializeParams, VirtualizationReport } from '@sysfleet/protocol';
+import { CommandHandler, StepError } from '../jobs/handler';
+import type { AgentServices } from '../services';
 import { hostPlatform } from './host';
 import { KvmDriver } from './kvm/kvm.driver';
 import { Hypervisor } from './types';
 import { VmmDriver } from './vmm/vmm.driver';
 import { WslDriver } from './wsl/wsl.driver';
 
-export function hypervisorDrivers(env: NodeJS.ProcessEnv = process.env): Hypervisor[] {
-  return [new KvmDriver(env), new VmmDriver(env), new WslDriver(env)];
+export function hypervisorDrivers(env: NodeJS.ProcessEnv = process.env, stateDir?: string): Hypervisor[] {
+  return [new KvmDriver(env, stateDir), new VmmDriver(env, stateDir), new WslDriver(env, stateDir)];
 }
 
 /** Detects every hypervisor (drivers of other platforms answer "not available" without running tools). */
@@ -24,8 +26,8 @@ export async function buildVirtualizationReport(env: NodeJS.ProcessEnv = process
 
 type Result = { report: VirtualizationReport };
 
-function driverFor(type: Hypervisor['type'], env: NodeJS.ProcessEnv): Hypervisor {
-  const driver = hypervisorDrivers(env).find((d) => d.type === type);
+function driverFor(type: Hypervisor['type'], env: NodeJS.ProcessEnv, stateDir?: string): Hypervisor {
+  const driver = hypervisorDrivers(env, stateDir).find((d) => d.type === type);
   if (!driver) throw new Error(`no driver for ${type}`);
   return driver;
 }
@@ -63,3 +65,77 @@ export function createHypervisorHandlers(env: NodeJS.ProcessEnv = process.env): 
 }
 
 export const hypervisorHandlers: CommandHandler[] = createHypervisorHandlers();
+
+/** Every VM of each hypervisor that can be asked on this host (the types listed are the ones the server may reconcile). */
+export async function listAllChildren(env: NodeJS.ProcessEnv, stateDir: string): Promise<{ types: ChildType[]; children: ChildInfo[] }> {
+  const types: ChildType[] = [];
+  const children: ChildInfo[] = [];
+  for (const driver of hypervisorDrivers(env, stateDir)) {
+    const list = await driver.listChildren();
+    if (list === null) continue;
+    types.push(driver.type);
+    children.push(...list);
+  }
+  return { types, children };
+}
+
+/**
+ * The child.* command handlers (create, start, stop, restart, delete, list). Results carry `children`,
+ * the VMs of that type afterwards, so the server reconciles without asking again.
+ */
+export function createChildHandlers(services: Pick<AgentServices, 'stateDir'>, env: NodeJS.ProcessEnv = process.env): CommandHandler[] {
+  const driver = (type: ChildType): Hypervisor => {
+    const d = driverFor(type, env, services.stateDir);
+    if (!d.applies()) throw new StepError('validate', `${type} VMs cannot be made on this host`, { cleanedUp: true });
+    return d;
+  };
+  const after = async (d: Hypervisor) => (await d.listChildren()) ?? [];
+  const create: CommandHandler<ChildCreateParams> = {
+    command: 'child.create',
+    params: ChildCreateParams,
+    run: async (params, ctx) => ({ ...(await driver(params.childType).createChild(params, ctx)) }),
+  };
+  const start: CommandHandler<ChildActionParams> = {
+    command: 'child.start',
+    params: ChildActionParams,
+    run: async (params, ctx) => {
+      const d = driver(params.childType);
+      return { child: await d.startChild(params.name, ctx), children: await after(d) };
+    },
+  };
+  const stop: CommandHandler<ChildStopParams> = {
+    command: 'child.stop',
+    params: ChildStopParams,
+    run: async (params, ctx) => {
+      const d = driver(params.childType);
+      const child = await d.stopChild(params.name, params.force, ctx);
+      return { ...(child ? { child } : {}), children: await after(d) };
+    },
+  };
+  const restart: CommandHandler<ChildActionParams> = {
+    command: 'child.restart',
+    params: ChildActionParams,
+    run: async (params, ctx) => {
+      const d = driver(params.childType);
+      return { child: await d.restartChild(params.name, ctx), children: await after(d) };
+    },
+  };
+  const remove: CommandHandler<ChildDeleteParams> = {
+    command: 'child.delete',
+    params: ChildDeleteParams,
+    run: async (params, ctx) => {
+      const d = driver(params.childType);
+      await d.deleteChild(params.name, params.deleteDisk, ctx);
+      return { children: await after(d) };
+    },
+  };
+  const list: CommandHandler<ChildListParams> = {
+    command: 'child.list',
+    params: ChildListParams,
+    run: async (_params, ctx) => {
+      await ctx.progress('list', 'listing child VMs', 10);
+      return listAllChildren(env, services.stateDir);
+    },
+  };
+  return [create, start, stop, restart, remove, list];
+}

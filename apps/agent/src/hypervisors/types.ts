@@ -1,4 +1,4 @@
-import type { HypervisorStatus, HypervisorType, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
+import type { ChildCreateParams, ChildCreateResult, ChildInfo, HypervisorStatus, HypervisorType, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
 import type { JobContext } from '../jobs/handler';
 
 /** One hypervisor driver (KVM, vmd, WSL): detection, initialisation, network set-up. */
@@ -10,6 +10,20 @@ export interface Hypervisor {
   /** Installs / enables what is missing, step by step; an initialised host passes through with "already" steps. */
   initialize(ctx: JobContext): Promise<void>;
   configureNetwork(params: VirtualizationConfigureNetworkParams, ctx: JobContext): Promise<void>;
+
+  /**
+   * child.create: makes the VM step by step; a failure removes what was made (unless keepOnFailure) and
+   * throws a StepError whose `result` is ChildCreateFailure.
+   */
+  createChild(params: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult>;
+  /** Each returns the VM afterwards (stop: undefined when it does not exist, which is not an error). */
+  startChild(name: string, ctx: JobContext): Promise<ChildInfo>;
+  stopChild(name: string, force: boolean, ctx: JobContext): Promise<ChildInfo | undefined>;
+  restartChild(name: string, ctx: JobContext): Promise<ChildInfo>;
+  /** Idempotent: a VM that is not there is already deleted. */
+  deleteChild(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void>;
+  /** Every VM of this hypervisor; null when the hypervisor cannot be asked (not installed / not running). */
+  listChildren(): Promise<ChildInfo[] | null>;
 }
 
 /** Output a parser did not expect: never guess, say what was wrong. */

@@ -21,7 +21,8 @@ export class JobCancelledError extends Error {
 
 /** A failure that names the step that failed and what the tool printed. */
 export class StepError extends Error {
-  constructor(readonly step: string, message: string) {
+  /** `result`: what a failed job.result carries besides the error (e.g. ChildCreateFailure). */
+  constructor(readonly step: string, message: string, readonly result?: Record<string, unknown>) {
     super(message);
   }
 }

@@ -171,10 +171,11 @@ export class JobRunner {
       this.complete(job.entry, 'succeeded', { result });
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
+      const extra = e instanceof StepError && e.result ? { result: e.result } : {};
       if (signal.aborted || e instanceof JobCancelledError) {
-        this.complete(job.entry, 'cancelled', { error: new JobCancelledError().message, failedStep: lastStep });
+        this.complete(job.entry, 'cancelled', { error: new JobCancelledError().message, failedStep: lastStep, ...extra });
       } else {
-        this.complete(job.entry, 'failed', { error, failedStep: e instanceof StepError ? e.step : lastStep });
+        this.complete(job.entry, 'failed', { error, failedStep: e instanceof StepError ? e.step : lastStep, ...extra });
       }
     }
   }

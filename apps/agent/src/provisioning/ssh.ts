@@ -143,10 +143,10 @@ export interface RunInstallOptions {
   onCommand?(index: number, command: string, result: InstallCommandResult): void | Promise<void>;
 }
 
-/** An install command failed; `result` says how and what it printed. The message is safe to show. */
+/** An install command failed; `command` says how and what it printed. The message is safe to show. */
 export class InstallCommandError extends StepError {
-  constructor(readonly result: InstallCommandResult, total: number) {
-    super(INSTALL_STEP, `install command ${result.index + 1}/${total} failed (${outcome(result)}): ${shorten(result.command)}${outputOf(result) ? `\n${outputOf(result)}` : ''}`);
+  constructor(readonly command: InstallCommandResult, total: number) {
+    super(INSTALL_STEP, `install command ${command.index + 1}/${total} failed (${outcome(command)}): ${shorten(command.command)}${outputOf(command) ? `\n${outputOf(command)}` : ''}`);
   }
 }
 

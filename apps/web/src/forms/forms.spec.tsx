@@ -129,13 +129,13 @@ describe('CreateVmForm', () => {
     type('VM name', 'web 01');
     type('Host name', '-web');
     type('User name', 'Root');
-    type('vCPUs', '128');
+    type('vCPUs', '257');
     await submit('Create VM');
     expect(screen.getByText('The host has only 3072 MiB of free memory.')).toBeTruthy();
     expect(screen.getByText(/Letters, digits, ".", "_" and "-", starting/)).toBeTruthy();
     expect(screen.getByText(/A host name: labels/)).toBeTruthy();
     expect(screen.getByText(/Lower-case letters/)).toBeTruthy();
-    expect(screen.getByText('Must be between 1 and 64.')).toBeTruthy();
+    expect(screen.getByText('Must be between 1 and 256.')).toBeTruthy();
     expect(onSubmit).not.toHaveBeenCalled();
   });
 

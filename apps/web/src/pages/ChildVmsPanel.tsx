@@ -10,7 +10,7 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { useConfirm } from '../components/Confirm';
 import { useNotify } from '../components/Notices';
 import { CreateVmForm } from '../forms/CreateVmForm';
-import type { ChildVm, ListResult, Virtualization } from '../types';
+import type { ChildVm, Virtualization } from '../types';
 import type { HostCapacity } from '../validation';
 
 function CreateVmDialog({
@@ -27,7 +27,7 @@ function CreateVmDialog({
   const { t } = useTranslation();
   const notify = useNotify();
   const data = useResource(
-    () => Promise.all([api.distributions({ childType, limit: 200 }), api.sshKeys()]),
+    () => Promise.all([api.distributions({ childType, enabled: true }), api.sshKeys()]),
     [childType],
   );
   const submit = async (body: CreateChildBody) => {
@@ -41,8 +41,8 @@ function CreateVmDialog({
       {data.data ? (
         <CreateVmForm
           childType={childType}
-          distributions={data.data[0].items}
-          sshKeys={data.data[1].items}
+          distributions={data.data[0]}
+          sshKeys={data.data[1]}
           capacity={capacity}
           onSubmit={submit}
           onCancel={onClose}
@@ -61,7 +61,7 @@ export function ChildVmsPanel({
   capacity,
 }: {
   hostId: string;
-  vms: { data: ListResult<ChildVm> | undefined; error: Error | undefined };
+  vms: { data: ChildVm[] | undefined; error: Error | undefined };
   virt: { data: Virtualization | null | undefined };
   capacity: HostCapacity;
 }) {
@@ -127,7 +127,7 @@ export function ChildVmsPanel({
             </tr>
           </thead>
           <tbody>
-            {vms.data?.items.map((vm) => {
+            {vms.data?.map((vm) => {
               const busy = vm.state === 'creating' || vm.state === 'deleting';
               return (
                 <tr key={vm.id}>
@@ -137,6 +137,12 @@ export function ChildVmsPanel({
                   </td>
                   <td>
                     <Badge group="childState" value={vm.state} />
+                    {vm.state === 'error' && vm.error && <div className="small error-text">{vm.error}</div>}
+                    {vm.createJobId && vm.state === 'creating' && (
+                      <div className="small">
+                        <Link to={`/jobs/${vm.createJobId}`}>{t('jobs.view')}</Link>
+                      </div>
+                    )}
                   </td>
                   <td>{t(`hypervisor.${vm.childType}`)}</td>
                   <td>{vm.ip ?? '—'}</td>
@@ -173,7 +179,7 @@ export function ChildVmsPanel({
                 </tr>
               );
             })}
-            {vms.data && vms.data.items.length === 0 && (
+            {vms.data && vms.data.length === 0 && (
               <tr>
                 <td colSpan={6} className="muted">
                   {t('vm.none')}

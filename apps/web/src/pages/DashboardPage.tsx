@@ -1,6 +1,6 @@
 import { Link } from 'react-router-dom';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from '../api';
+import { api } from '../api';
 import { useDebounced, useResource } from '../hooks';
 import { UiEvent, useUiEvent } from '../socket';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -12,15 +12,15 @@ interface Counts {
   pending: number;
   roles: Record<string, number>;
   jobs: { queued: number; running: number; failed: number };
-  /** null when the server has no fleet-wide child list. */
-  children: Record<string, number> | null;
+  children: Record<string, number>;
 }
 
 /** Every number is a `total` from a one-row list query, so the dashboard stays cheap with a large fleet. */
 async function loadCounts(): Promise<Counts> {
   const hostTotal = (query: Record<string, string>) => api.hosts({ ...query, limit: 1 }).then((r) => r.total);
   const jobTotal = (status: string) => api.jobs({ status, limit: 1 }).then((r) => r.total);
-  const [online, offline, pending, roleTotals, queued, running, failed] = await Promise.all([
+  const childTotal = (state: string) => api.allChildren({ state, limit: 1 }).then((r) => r.total);
+  const [online, offline, pending, roleTotals, queued, running, failed, childTotals] = await Promise.all([
     hostTotal({ status: 'approved', online: 'true' }),
     hostTotal({ status: 'approved', online: 'false' }),
     hostTotal({ status: 'pending' }),
@@ -28,21 +28,15 @@ async function loadCounts(): Promise<Counts> {
     jobTotal('queued'),
     jobTotal('running'),
     jobTotal('failed'),
+    Promise.all(CHILD_STATES.map(childTotal)),
   ]);
-  let children: Record<string, number> | null = null;
-  try {
-    const totals = await Promise.all(CHILD_STATES.map((state) => api.allChildren({ state, limit: 1 }).then((r) => r.total)));
-    children = Object.fromEntries(CHILD_STATES.map((state, i) => [state, totals[i]]));
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
-  }
   return {
     online,
     offline,
     pending,
     roles: Object.fromEntries(HOST_ROLES.map((role, i) => [role, roleTotals[i]])),
     jobs: { queued, running, failed },
-    children,
+    children: Object.fromEntries(CHILD_STATES.map((state, i) => [state, childTotals[i]])),
   };
 }
 
@@ -95,15 +89,11 @@ export function DashboardPage() {
         <Stat label={t('jobStatus.failed')} value={c?.jobs.failed} to="/jobs?status=failed" />
       </div>
       <h2>{t('dashboard.children')}</h2>
-      {c && c.children === null ? (
-        <p className="muted">{t('dashboard.childrenUnavailable')}</p>
-      ) : (
-        <div className="stats">
-          {CHILD_STATES.map((state) => (
-            <Stat key={state} label={t(`childState.${state}`)} value={c?.children?.[state]} />
-          ))}
-        </div>
-      )}
+      <div className="stats">
+        {CHILD_STATES.map((state) => (
+          <Stat key={state} label={t(`childState.${state}`)} value={c?.children[state]} />
+        ))}
+      </div>
     </section>
   );
 }

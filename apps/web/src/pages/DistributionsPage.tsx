@@ -142,7 +142,7 @@ export function DistributionsPage() {
   const confirm = useConfirm();
   const [params, setParams] = useSearchParams();
   const childType = params.get('childType') ?? '';
-  const dists = useResource(() => api.distributions({ childType, limit: 500 }), [childType]);
+  const dists = useResource(() => api.distributions(childType ? { childType } : {}), [childType]);
   const [editing, setEditing] = useState<Distribution | 'new' | null>(null);
   const [failure, setFailure] = useState<unknown>(null);
   const admin = can('admin');
@@ -200,7 +200,7 @@ export function DistributionsPage() {
             </tr>
           </thead>
           <tbody>
-            {dists.data?.items.map((d) => (
+            {dists.data?.map((d) => (
               <tr key={d.id}>
                 <td>
                   {d.displayName}
@@ -222,7 +222,7 @@ export function DistributionsPage() {
                 )}
               </tr>
             ))}
-            {dists.data && dists.data.items.length === 0 && (
+            {dists.data && dists.data.length === 0 && (
               <tr>
                 <td colSpan={6} className="muted">
                   {t('dist.none')}

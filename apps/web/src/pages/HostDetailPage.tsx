@@ -151,7 +151,8 @@ export function HostDetailPage() {
       const items = known ? list.items.map((j) => (j.id === job.id ? { ...j, ...job } : j)) : [job, ...list.items].slice(0, RECENT_JOBS);
       return { items, total: known ? list.total : list.total + 1 };
     });
-    if (FINISHED_JOB_STATUSES.includes(job.status)) refreshState();
+    // Child jobs change the VM list as they go (a create adds a row at once); others only when they end.
+    if (FINISHED_JOB_STATUSES.includes(job.status) || job.type.startsWith('child.')) refreshState();
   });
 
   const act = async (action: 'approve' | 'reject' | 'revoke' | 'delete' | 'refresh') => {

@@ -16,8 +16,7 @@ function PublicKeyDialog({ sshKey, onClose }: { sshKey: SshKey; onClose: () => v
   const { t } = useTranslation();
   const key = useResource(async () => {
     if (sshKey.publicKey) return sshKey.publicKey;
-    const answer = await api.sshPublicKey(sshKey.id);
-    return typeof answer === 'string' ? answer : answer.publicKey;
+    return api.sshPublicKey(sshKey.id);
   }, [sshKey.id]);
   return (
     <Dialog title={t('ssh.publicKeyOf', { name: sshKey.name })} onClose={onClose} wide>
@@ -124,7 +123,7 @@ export function SshKeysPage() {
             </tr>
           </thead>
           <tbody>
-            {keys.data?.items.map((key) => (
+            {keys.data?.map((key) => (
               <tr key={key.id}>
                 <td>{key.name}</td>
                 <td>
@@ -143,7 +142,7 @@ export function SshKeysPage() {
                 </td>
               </tr>
             ))}
-            {keys.data && keys.data.items.length === 0 && (
+            {keys.data && keys.data.length === 0 && (
               <tr>
                 <td colSpan={4} className="muted">
                   {t('ssh.none')}

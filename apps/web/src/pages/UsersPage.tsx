@@ -60,7 +60,7 @@ export function UsersPage() {
   const { t } = useTranslation();
   const { user: me } = useAuth();
   const confirm = useConfirm();
-  const users = useResource(() => api.users({ limit: 500 }), []);
+  const users = useResource(() => api.users(), []);
   const [failure, setFailure] = useState<unknown>(null);
   const [passwordFor, setPasswordFor] = useState<User | null>(null);
 
@@ -68,7 +68,7 @@ export function UsersPage() {
     setFailure(null);
     try {
       const updated = await api.updateUser(user.id, body);
-      users.setData((list) => list && { ...list, items: list.items.map((u) => (u.id === user.id ? { ...u, ...body, ...updated } : u)) });
+      users.setData((list) => list?.map((u) => (u.id === user.id ? { ...u, ...body, ...updated } : u)));
     } catch (err) {
       setFailure(err);
     }
@@ -113,7 +113,7 @@ export function UsersPage() {
             </tr>
           </thead>
           <tbody>
-            {users.data?.items.map((u) => {
+            {users.data?.map((u) => {
               const self = u.id === me?.id;
               return (
                 <tr key={u.id}>

@@ -193,6 +193,8 @@ export function VirtualizationPanel({ hostId, virt }: { hostId: string; virt: { 
       setFailure(err);
     }
   };
+  // The agent reports every hypervisor type; only the ones of the host's platform can be used.
+  const available = (virt.data?.hypervisors ?? []).filter((h) => h.available);
   return (
     <section aria-labelledby="virt-title">
       <div className="section-head">
@@ -208,9 +210,9 @@ export function VirtualizationPanel({ hostId, virt }: { hostId: string; virt: { 
       {virt.data && (
         <>
           <p className="muted small">{t('virt.checkedAt', { at: formatDate(virt.data.checkedAt) })}</p>
-          {virt.data.hypervisors.length === 0 && <p>{t('virt.none')}</p>}
+          {available.length === 0 && <p>{t('virt.none')}</p>}
           <div className="cards">
-            {virt.data.hypervisors.map((h) => (
+            {available.map((h) => (
               <HypervisorCard key={h.type} hostId={hostId} hypervisor={h} canAct={can('operator')} />
             ))}
           </div>

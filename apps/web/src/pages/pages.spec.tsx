@@ -30,7 +30,7 @@ const vm: ChildVm = {
 const hostRoutes = {
   'GET /api/hosts/h1': host,
   'GET /api/hosts/h1/virtualization': virt,
-  'GET /api/hosts/h1/children': { items: [vm], total: 1 },
+  'GET /api/hosts/h1/children': [vm],
   'GET /api/jobs': { items: [], total: 0 },
 };
 

@@ -1,8 +1,10 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { fmtScaled } from '../format';
-import { readState, SimState, updateState } from '../state';
+import { readState, SimMachine, SimState, updateState } from '../state';
+import { authorizeGuestKeys } from './guests';
 
 const ok = (stdout = ''): ToolOutput => ({ stdout, code: 0 });
 const BASE_DAEMONS = ['cron', 'pflogd', 'smtpd', 'sndiod', 'sshd', 'syslogd'];
@@ -53,10 +55,13 @@ const vmctl: ToolImpl = (call) => {
   const state = readState(call.stateDir);
   if (!state.services.vmd?.running) return { stderr: 'vmctl: connect: /var/run/vmd.sock: No such file or directory\n', code: 1 };
   if (call.args[0] === 'reload') return ok();
+  if (call.args[0] === 'create') return vmctlCreate(call);
+  if (call.args[0] === 'start') return vmctlStart(call);
+  if (call.args[0] === 'stop') return vmctlStop(call);
   if (call.args[0] !== 'status' && call.args[0] !== 'show') return { stderr: `vmctl: host-sim does not simulate \`${call.args.join(' ')}\` yet\n`, code: 1 };
   const only = call.args[1];
   const head = `${'ID'.padStart(5)} ${'PID'.padStart(5)} ${'VCPUS'.padStart(5)} ${'MAXMEM'.padStart(7)} ${'CURMEM'.padStart(7)} ${'TTY'.padStart(7)} ${'OWNER'.padStart(12)} ${'STATE'.padStart(8)} NAME\n`;
-  const rows = state.machines
+  const rows = vmdMachines(state)
     .map((m, i) => ({ m, vmId: i + 1 }))
     .filter(({ m, vmId }) => !only || m.name === only || String(vmId) === only)
     .map(({ m, vmId }) => {
@@ -69,6 +74,102 @@ const vmctl: ToolImpl = (call) => {
     });
   return ok(head + rows.join(''));
 };
+
+/**
+ * The VMs vmd knows: a stopped VM whose disk is gone is forgotten (vmd keeps a VM started with vmctl
+ * only while it runs; the simulator keeps stopped ones as if vm.conf defined them, until their disk goes).
+ */
+function vmdMachines(state: SimState): SimMachine[] {
+  return state.machines.filter((m) => m.state === 'running' || (m.disks ?? []).every((d) => existsSync(d)));
+}
+
+function vmdSize(text: string): number | null {
+  const m = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * 1024 ** ({ '': 2, K: 1, M: 2, G: 3 }[m[2].toUpperCase()] ?? 2);
+}
+
+/** vmctl create [-b base | -i disk] -s size disk: qcow2 when the name ends in .qcow2 (or has the qcow2: prefix), else raw. */
+function vmctlCreate(call: ToolCall): ToolOutput {
+  const args = call.args.slice(1);
+  const sizeAt = args.indexOf('-s');
+  const size = sizeAt >= 0 ? vmdSize(args[sizeAt + 1] ?? '') : null;
+  const disk = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-s' && args[i - 1] !== '-b' && args[i - 1] !== '-i')[0];
+  if (!disk || size === null) return { stderr: 'usage:\tvmctl [-v] create [-b base | -i disk] [-s size] disk\n', code: 1 };
+  const path = resolve(call.cwd, disk.replace(/^(qcow2|raw):/, ''));
+  if (existsSync(path)) return { stderr: `vmctl: could not create ${disk}: File exists\n`, code: 1 };
+  const qcow2 = disk.startsWith('qcow2:') || path.endsWith('.qcow2');
+  try {
+    writeFileSync(path, qcow2 ? Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.from(JSON.stringify({ format: 'qcow2', virtualSize: size }) + '\n')]) : Buffer.alloc(0), { flag: 'wx' });
+  } catch (e) {
+    return { stderr: `vmctl: could not create ${disk}: ${(e as Error).message}\n`, code: 1 };
+  }
+  return { stderr: `vmctl: ${qcow2 ? 'qcow2' : 'raw'} imagefile created\n`, code: 0 };
+}
+
+/** vmctl start [-cL] [-i count] [-m size] [-d disk] [-r path] name: creates the VM when new, starts it when stopped. */
+function vmctlStart(call: ToolCall): ToolOutput {
+  const args = call.args.slice(1);
+  const withValue = ['-B', '-b', '-d', '-i', '-m', '-n', '-r', '-t'];
+  const opts: Record<string, string[]> = {};
+  let name: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (withValue.includes(args[i])) (opts[args[i]] ??= []).push(args[++i] ?? '');
+    else if (!args[i].startsWith('-')) name = args[i];
+  }
+  if (!name) return { stderr: 'usage:\tvmctl [-v] start [-cL] [-B device] [-b path] [-d disk] [-i count]\n\t[-m size] [-n switch] [-r path] [-t name] id | name\n', code: 1 };
+  for (const f of [...(opts['-d'] ?? []), ...(opts['-r'] ?? [])]) if (!existsSync(resolve(call.cwd, f))) return { stderr: `vmctl: start vm command failed: No such file or directory\n`, code: 1 };
+  return updateState(call.stateDir, (state): ToolOutput => {
+    let m = vmdMachines(state).find((x) => x.name === name);
+    if (m?.state === 'running') return { stderr: 'vmctl: start vm command failed: Operation already in progress\n', code: 1 };
+    if (!m) {
+      const memory = opts['-m'] ? vmdSize(opts['-m'][0]) : 512 * 1024 * 1024;
+      if (!opts['-d'] && !opts['-r']) return { stderr: `vmctl: start vm command failed: No such file or directory\n`, code: 1 };
+      state.machines = state.machines.filter((x) => x.name !== name);
+      m = { name, uuid: randomUUID(), id: null, state: 'shut off', vcpus: Number(opts['-i']?.[0] ?? 1), memoryKiB: (memory ?? 0) / 1024, mac: 'fe:e1:ba:d0:' + randomBytes(2).toString('hex').replace(/(..)(..)/, '$1:$2'), autostart: false, disks: (opts['-d'] ?? []).map((d) => resolve(call.cwd, d)) };
+      state.machines.push(m);
+    }
+    const media = opts['-r']?.[0];
+    m.installMedia = media ? resolve(call.cwd, media) : undefined;
+    const vmId = vmdMachines(state).indexOf(m) + 1;
+    if (media) {
+      // The simulated installer runs to completion and halts: the VM is stopped right after.
+      installFromMedia(call, m);
+      m.state = 'shut off';
+      m.id = null;
+    } else {
+      m.state = 'running';
+      m.id = state.nextId++;
+    }
+    return { stderr: `vmctl: started vm ${vmId} successfully, tty /dev/ttyp${vmId - 1}\n`, code: 0 };
+  });
+}
+
+/**
+ * The simulated autoinstall(8): reads install.conf next to the first disk (where the agent puts the
+ * response file it serves), gives root's "Public ssh key" to the guest's sshd stand-in, and halts
+ * at once, as an installer that ran to completion does.
+ */
+function installFromMedia(call: ToolCall, m: SimMachine): void {
+  const disk = m.disks?.[0];
+  const conf = disk ? join(dirname(disk), 'install.conf') : '';
+  if (!disk || !existsSync(conf)) return;
+  const keys = readFileSync(conf, 'utf8').split('\n').map((l) => /^Public ssh key for (?:root account|user \S+) = (.+)$/.exec(l)?.[1]).filter((k): k is string => Boolean(k));
+  authorizeGuestKeys(call.config, keys);
+}
+
+/** vmctl stop [-fw] name; a VM that ran an installer is stopped when it halted. */
+function vmctlStop(call: ToolCall): ToolOutput {
+  const name = call.args.slice(1).find((a) => !a.startsWith('-'));
+  return updateState(call.stateDir, (state): ToolOutput => {
+    const m = vmdMachines(state).find((x) => x.name === name);
+    if (!m) return { stderr: 'vmctl: terminate vm command failed: Invalid argument\n', code: 1 };
+    if (m.state !== 'running') return { stdout: `stopping vm ${m.name}: vm not running\n`, code: 1 };
+    m.state = 'shut off';
+    m.id = null;
+    return ok(`stopping vm ${m.name}: ${call.args.includes('-f') ? 'forced to terminate' : 'requested to shutdown'} vm ${vmdMachines(state).indexOf(m) + 1}\n`);
+  });
+}
 
 function sysctlValues(call: ToolCall, state: SimState): Record<string, string> {
   const cpu = existsSync(join(call.hostRoot, 'dev/vmm'));
@@ -168,8 +269,27 @@ const fwUpdate: ToolImpl = (call) => {
 };
 
 /** ifconfig(8): create / destroy / add / del / inet / up / show, enough for vether + bridge set-ups. */
+/** The running VMs' tap interfaces (vmd describes each "vm<id>-if0-<name>"). */
+function vmTaps(state: SimState): { tap: string; vmId: number; m: SimMachine }[] {
+  return vmdMachines(state)
+    .map((m, i) => ({ m, vmId: i + 1 }))
+    .filter(({ m }) => m.state === 'running')
+    .map(({ m, vmId }, i) => ({ tap: `tap${i}`, vmId, m }));
+}
+
+/** arp -an: each running VM's guest address on its tap (the configured guestIp, else vmd's 100.64.<id>.3). */
+const arp: ToolImpl = (call) => {
+  const state = readState(call.stateDir);
+  const rows = vmTaps(state).map(({ tap, vmId, m }) => `${(m.ip ?? call.config.guestIp ?? `100.64.${vmId}.3`).padEnd(36)} ${m.mac.padEnd(17)} ${tap.padStart(6)} 19m58s\n`);
+  return ok(`${'Host'.padEnd(36)} ${'Ethernet Address'.padEnd(17)} ${'Netif'.padStart(6)} Expire    Flags\n${rows.join('')}`);
+};
+
 const ifconfig: ToolImpl = (call) => {
   const [name, ...rest] = call.args;
+  if (name === 'tap' && rest.length === 0) {
+    const taps = vmTaps(readState(call.stateDir));
+    return ok(taps.map(({ tap, vmId, m }, i) => `${tap}: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\tlladdr fe:e1:ba:d0:00:${(i + 1).toString(16).padStart(2, '0')}\n\tdescription: vm${vmId}-if0-${m.name}\n\tindex ${10 + i} priority 0 llprio 3\n\tgroups: tap\n\tstatus: active\n\tinet 100.64.${vmId}.2 netmask 0xfffffffe\n`).join(''));
+  }
   return updateState(call.stateDir, (state): ToolOutput => {
     if (!name) return ok(Object.keys(state.interfaces).map((n) => `${n}: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n`).join(''));
     const iface = state.interfaces[name];
@@ -204,4 +324,4 @@ const ifconfig: ToolImpl = (call) => {
   });
 };
 
-export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, sysctl, pfctl, fw_update: fwUpdate, ifconfig };
+export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, sysctl, pfctl, fw_update: fwUpdate, ifconfig, arp };

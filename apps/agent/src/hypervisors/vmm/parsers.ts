@@ -65,3 +65,34 @@ export function parseDmesgVirtualization(text: string): DmesgVirtualization {
     vmmAttached: lines.some((l) => /^vmm0 at mainbus0: (VMX\/EPT|SVM\/RVI)$/.test(l)),
   };
 }
+
+/** fmt_scaled(3) sizes from vmctl status ("512M", "1.0G") in MiB. */
+export function scaledToMb(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([BKMGT])$/.exec(text);
+  if (!m) throw new ParseError('vmctl status', `size "${text}" is not fmt_scaled`);
+  const power = { B: -2, K: -1, M: 0, G: 1, T: 2 }[m[2] as 'B' | 'K' | 'M' | 'G' | 'T'];
+  return Math.round(Number(m[1]) * 1024 ** power);
+}
+
+/** `ifconfig tap`: each tap interface and its description (vmd sets "vm<id>-if<n>-<name>"). */
+export function parseTapDescriptions(text: string): { name: string; description?: string }[] {
+  const out: { name: string; description?: string }[] = [];
+  for (const line of text.split('\n')) {
+    const head = /^(tap\d+): flags=/.exec(line);
+    if (head) out.push({ name: head[1] });
+    const desc = /^\tdescription: (\S+)$/.exec(line);
+    if (desc && out.length) out[out.length - 1].description = desc[1];
+  }
+  return out;
+}
+
+/** `arp -an` (usr.sbin/arp: "Host Ethernet Address Netif Expire Flags"). */
+export function parseArpTable(text: string): { host: string; mac: string; netif: string }[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (!/^Host\s+Ethernet Address\s+Netif\s+Expire\s+Flags\s*$/.test(lines[0] ?? '')) throw new ParseError('arp -an', 'missing header', lines[0] ?? '');
+  return lines.slice(1).map((line) => {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\s+(\S+)\s+(\S+)\s+\S+/.exec(line);
+    if (!m) throw new ParseError('arp -an', 'row is not "Host Ethernet-Address Netif Expire"', line);
+    return { host: m[1], mac: m[2], netif: m[3] };
+  });
+}

@@ -55,7 +55,7 @@ export const de: Translation = {
   },
   dashboard: {
     title: 'Übersicht', hosts: 'Hosts', pending: 'Wartend', roles: 'Hosts je Hypervisor', jobs: 'Aufträge',
-    children: 'Kind-VMs', childrenUnavailable: 'Dieser Server meldet keine Anzahl an Kind-VMs.',
+    children: 'Kind-VMs',
   },
   online: { online: 'Verbunden', offline: 'Getrennt' },
   hostStatus: { pending: 'Wartend', approved: 'Freigegeben', rejected: 'Abgelehnt', revoked: 'Widerrufen' },

@@ -54,7 +54,7 @@ export const en = {
   },
   dashboard: {
     title: 'Dashboard', hosts: 'Hosts', pending: 'Pending', roles: 'Hosts per hypervisor', jobs: 'Jobs',
-    children: 'Child VMs', childrenUnavailable: 'This server does not report child VM counts.',
+    children: 'Child VMs',
   },
   online: { online: 'Online', offline: 'Offline' },
   hostStatus: { pending: 'Pending', approved: 'Approved', rejected: 'Rejected', revoked: 'Revoked' },

@@ -55,7 +55,7 @@ export const es: Translation = {
   },
   dashboard: {
     title: 'Panel', hosts: 'Hosts', pending: 'Pendientes', roles: 'Hosts por hipervisor', jobs: 'Trabajos',
-    children: 'VM hijas', childrenUnavailable: 'Este servidor no informa del número de VM hijas.',
+    children: 'VM hijas',
   },
   online: { online: 'Conectado', offline: 'Desconectado' },
   hostStatus: { pending: 'Pendiente', approved: 'Aprobado', rejected: 'Rechazado', revoked: 'Revocado' },

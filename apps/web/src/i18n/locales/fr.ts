@@ -55,7 +55,7 @@ export const fr: Translation = {
   },
   dashboard: {
     title: 'Tableau de bord', hosts: 'Hôtes', pending: 'En attente', roles: 'Hôtes par hyperviseur', jobs: 'Tâches',
-    children: 'VM enfants', childrenUnavailable: 'Ce serveur ne fournit pas le nombre de VM enfants.',
+    children: 'VM enfants',
   },
   online: { online: 'En ligne', offline: 'Hors ligne' },
   hostStatus: { pending: 'En attente', approved: 'Approuvé', rejected: 'Refusé', revoked: 'Révoqué' },

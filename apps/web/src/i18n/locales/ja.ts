@@ -55,7 +55,7 @@ export const ja: Translation = {
   },
   dashboard: {
     title: 'ダッシュボード', hosts: 'ホスト', pending: '承認待ち', roles: 'ハイパーバイザー別ホスト数', jobs: 'ジョブ',
-    children: '子 VM', childrenUnavailable: 'このサーバーは子 VM の数を提供していません。',
+    children: '子 VM',
   },
   online: { online: 'オンライン', offline: 'オフライン' },
   hostStatus: { pending: '承認待ち', approved: '承認済み', rejected: '拒否', revoked: '失効' },

@@ -1,0 +1,217 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
+import { JobContext, StepError } from '../../jobs/handler';
+import { renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
+import { installAgentOverSsh } from '../../provisioning/install-agent';
+import { GuestKeyStore } from '../../provisioning/keys';
+import { cachedImage, checkChildName, childTimings, sleep, withRollback } from '../children';
+import { HostTools, hostPath, INSTALL_MS, progress } from '../host';
+import { parseVirshDomifaddr, parseVirshDominfo, parseVirshList } from './parsers';
+
+const URI = ['-c', 'qemu:///system'];
+
+/**
+ * Where a KVM child's files live: `<dir>/<name>/` holds disk.qcow2 (the overlay), seed.iso, user-data
+ * and meta-data. Default /var/lib/libvirt/images/sysfleet (libvirt's own image directory, which the
+ * qemu user and AppArmor profile may read); SYSFLEET_KVM_VM_DIR moves it.
+ */
+export function kvmVmDir(env: NodeJS.ProcessEnv): string {
+  return env.SYSFLEET_KVM_VM_DIR ?? hostPath('/var/lib/libvirt/images/sysfleet', env);
+}
+
+function vmState(virshState: string): ChildVmState {
+  if (['running', 'idle', 'blocked', 'in shutdown'].includes(virshState)) return 'running';
+  if (['paused', 'pmsuspended'].includes(virshState)) return 'paused';
+  if (virshState === 'shut off') return 'stopped';
+  return 'error';
+}
+
+/** KVM child VMs: cloud image -> qcow2 overlay -> cloud-init seed -> virt-install --import -> lease IP -> SSH install. */
+export class KvmChildren {
+  constructor(private readonly tools: HostTools, private readonly env: NodeJS.ProcessEnv, private readonly stateDir: string) {}
+
+  private virsh(step: string, args: string[], signal?: AbortSignal) {
+    return this.tools.step(step, 'virsh', [...URI, ...args], { signal });
+  }
+
+  async list(): Promise<ChildInfo[] | null> {
+    const r = await this.tools.probe('virsh', [...URI, 'list', '--all']);
+    if (!r || r.code !== 0) return null;
+    const out: ChildInfo[] = [];
+    for (const d of parseVirshList(r.stdout)) {
+      const info = await this.info(d.name);
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  /** The VM as the tools show it; undefined when there is no such domain. */
+  async info(name: string): Promise<ChildInfo | undefined> {
+    const r = await this.tools.probe('virsh', [...URI, 'dominfo', name]);
+    if (!r) throw new StepError('list', 'virsh is not installed on this host');
+    if (r.code !== 0) {
+      if (/failed to get domain|Domain not found/.test(r.stderr)) return undefined;
+      throw new StepError('list', `virsh dominfo ${name}: ${r.stderr.trim()}`);
+    }
+    const d = parseVirshDominfo(r.stdout);
+    const info: ChildInfo = { name: d.name, childType: 'kvm', state: vmState(d.state), vcpus: d.vcpus, memoryMb: Math.round(d.maxMemoryKiB / 1024) };
+    if (info.state === 'running') {
+      const ip = await this.leaseIp(name);
+      if (ip) info.ip = ip;
+    }
+    return info;
+  }
+
+  private async leaseIp(name: string): Promise<string | undefined> {
+    const r = await this.tools.probe('virsh', [...URI, 'domifaddr', name, '--source', 'lease']);
+    if (!r || r.code !== 0) return undefined;
+    return parseVirshDomifaddr(r.stdout).find((a) => a.protocol === 'ipv4')?.address;
+  }
+
+  private async mustExist(name: string, step: string): Promise<ChildInfo> {
+    const info = await this.info(checkChildName(name));
+    if (!info) throw new StepError(step, `there is no VM named ${name} on this host`);
+    return info;
+  }
+
+  async start(name: string, ctx: JobContext): Promise<ChildInfo> {
+    const before = await this.mustExist(name, 'start');
+    if (before.state === 'running') await progress(ctx, 'start', `${name} is already running`, 90);
+    else {
+      await progress(ctx, 'start', `virsh start ${name}`, 20);
+      await this.virsh('start', before.state === 'paused' ? ['resume', name] : ['start', name], ctx.signal);
+    }
+    return this.mustExist(name, 'start');
+  }
+
+  async stop(name: string, force: boolean, ctx: JobContext): Promise<ChildInfo | undefined> {
+    const before = await this.info(checkChildName(name));
+    if (!before) {
+      await progress(ctx, 'stop', `there is no VM named ${name}: nothing to stop`, 100);
+      return undefined;
+    }
+    if (before.state === 'stopped') await progress(ctx, 'stop', `${name} is already stopped`, 90);
+    else {
+      await progress(ctx, 'stop', force ? `virsh destroy ${name} (power off)` : `virsh shutdown ${name} (clean shutdown)`, 20);
+      await this.virsh('stop', [force ? 'destroy' : 'shutdown', name], ctx.signal);
+    }
+    return this.info(name);
+  }
+
+  async restart(name: string, ctx: JobContext): Promise<ChildInfo> {
+    const before = await this.mustExist(name, 'restart');
+    await progress(ctx, 'restart', before.state === 'running' ? `virsh reboot ${name}` : `${name} is ${before.state}: virsh start ${name}`, 20);
+    await this.virsh('restart', [before.state === 'running' ? 'reboot' : 'start', name], ctx.signal);
+    return this.mustExist(name, 'restart');
+  }
+
+  async delete(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void> {
+    const before = await this.info(checkChildName(name));
+    if (!before) await progress(ctx, 'delete', `there is no domain named ${name}`, 50);
+    else {
+      if (before.state !== 'stopped') await this.virsh('delete', ['destroy', name], ctx.signal);
+      await this.virsh('delete', ['undefine', name, ...(deleteDisk ? ['--remove-all-storage'] : [])], ctx.signal);
+      await progress(ctx, 'delete', `domain ${name} undefined${deleteDisk ? ' with its storage' : ' (disks kept)'}`, 60);
+    }
+    if (deleteDisk) {
+      await rm(join(kvmVmDir(this.env), name), { recursive: true, force: true });
+      new GuestKeyStore(this.stateDir).delete(name);
+      await progress(ctx, 'delete', `removed ${join(kvmVmDir(this.env), name)} and the one-off key`, 90);
+    }
+  }
+
+  async create(p: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult> {
+    const name = checkChildName(p.name);
+    const timings = childTimings(this.env);
+    const dist = p.distribution;
+    await progress(ctx, 'validate', `creating KVM guest ${name} from ${dist.name} ${dist.version}`, 2);
+    const existing = await this.tools.step('validate', 'virsh', [...URI, 'list', '--all']);
+    if (parseVirshList(existing.stdout).some((d) => d.name === name)) throw new StepError('validate', `a domain named ${name} already exists on this host`, { cleanedUp: true });
+    const network = p.network?.mode === 'bridge' ? `bridge=${p.network.interface ?? ''}` : 'network=default';
+    if (p.network?.mode === 'bridge' && !p.network.interface) throw new StepError('validate', 'bridge networking needs the host bridge interface', { cleanedUp: true });
+
+    return withRollback(ctx, p.keepOnFailure, async (made) => {
+      const image = await cachedImage(this.stateDir, dist, ctx, { fetch: 5, verify: 15 });
+
+      const dir = join(kvmVmDir(this.env), name);
+      const overlay = join(dir, 'disk.qcow2');
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      made.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
+      await progress(ctx, 'overlay', `qcow2 overlay ${overlay} on ${image}, ${p.diskGb} GiB`, 20);
+      await this.tools.step('overlay', 'qemu-img', ['create', '-f', 'qcow2', '-F', 'qcow2', '-b', image, overlay], { signal: ctx.signal });
+      await this.tools.step('overlay', 'qemu-img', ['resize', overlay, `${p.diskGb}G`], { signal: ctx.signal });
+      made.add(`overlay ${overlay}`, () => rm(overlay, { force: true }));
+
+      const disks = ['--disk', `path=${overlay},format=qcow2,bus=virtio`];
+      const keys = new GuestKeyStore(this.stateDir);
+      let key;
+      if (!dist.appliance) {
+        key = keys.ensure(name);
+        made.add(`one-off SSH key ${keys.fileOf(name)}`, async () => keys.delete(name));
+        let seed;
+        try {
+          seed = renderNoCloudSeed({ instanceId: name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: key.publicKey });
+        } catch (e) {
+          if (e instanceof SeedInputError) throw new StepError('seed', e.message);
+          throw e;
+        }
+        await writeFile(join(dir, 'user-data'), seed.userData, { mode: 0o600 });
+        await writeFile(join(dir, 'meta-data'), seed.metaData, { mode: 0o644 });
+        const iso = join(dir, 'seed.iso');
+        await this.tools.step('seed', 'cloud-localds', [iso, join(dir, 'user-data'), join(dir, 'meta-data')], { signal: ctx.signal });
+        made.add(`seed ${iso}`, () => rm(iso, { force: true }));
+        disks.push('--disk', `path=${iso},device=cdrom`);
+        await progress(ctx, 'seed', `cloud-init seed for ${p.username}@${p.hostname} with ${p.sshPublicKeys.length} operator key(s) and the one-off key ${key.fingerprint}`, 30);
+      }
+
+      ctx.throwIfCancelled();
+      await progress(ctx, 'define', `virt-install --import ${name}: ${p.vcpus} vCPU, ${p.memoryMb} MiB, ${network}`, 35);
+      await this.tools.step('define', 'virt-install', [
+        '--connect', 'qemu:///system', '--import', '--name', name, '--memory', String(p.memoryMb), '--vcpus', String(p.vcpus),
+        ...disks, '--network', network, '--osinfo', dist.installIdentifier, '--graphics', 'none', '--noautoconsole',
+      ], { signal: ctx.signal, timeoutMs: INSTALL_MS });
+      made.add(`domain ${name}`, async () => {
+        await this.tools.probe('virsh', [...URI, 'destroy', name]);
+        await this.tools.step('cleanup', 'virsh', [...URI, 'undefine', name]);
+      });
+      await progress(ctx, 'define', `domain ${name} defined and started`, 40);
+
+      if (dist.appliance) {
+        await progress(ctx, 'enrol', 'appliance imported as it is: no agent to install', 100);
+        return this.result(name, false);
+      }
+
+      let ip: string | undefined;
+      for (let attempt = 1; attempt <= timings.ipAttempts && !ip; attempt++) {
+        ctx.throwIfCancelled();
+        ip = await this.leaseIp(name);
+        if (!ip && attempt < timings.ipAttempts) await sleep(timings.ipIntervalMs, ctx.signal);
+      }
+      if (!ip) throw new StepError('ip', `${name} got no DHCP lease after ${timings.ipAttempts} tries (virsh domifaddr ${name} --source lease)`);
+      await progress(ctx, 'ip', `${name} has address ${ip}`, 50);
+
+      await installAgentOverSsh(ctx, {
+        host: ip,
+        username: p.username,
+        // root needs no sudo (and a minimal image may not have it).
+        elevate: p.username === 'root' ? undefined : 'sudo',
+        key: key!,
+        commands: dist.installCommands,
+        secrets: p.agentInstall ? [p.agentInstall.enrollmentToken] : [],
+        attempts: timings.sshAttempts,
+        intervalMs: timings.sshIntervalMs,
+        percentFrom: 55,
+        percentTo: 95,
+      });
+      await progress(ctx, 'enrol', `agent installed in ${name}; it enrols with its single-use token`, 100);
+      return this.result(name, dist.installCommands.length > 0);
+    });
+  }
+
+  private async result(name: string, agentInstalled: boolean): Promise<ChildCreateResult> {
+    const child = await this.info(name);
+    if (!child) throw new StepError('define', `${name} vanished right after it was created`);
+    return { child, agentInstalled, children: (await this.list()) ?? [child] };
+  }
+}

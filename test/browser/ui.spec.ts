@@ -1,0 +1,283 @@
+/**
+ * The built web UI in headless Debian Chromium against the real server, real agents, Postgres and
+ * Redis: sign in, approve a live pending agent, initialise KVM and create a VM on a simulated host
+ * while watching its job, role gating for viewers, keyboard sign-in, phone width and dark mode.
+ * Every page is photographed into test/artifacts/screenshots/.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { login, type ApiClient } from '../support/api';
+import { startAgent, type AgentProcess } from '../support/agent';
+import { launchBrowser, markDocument, navigate, openSession, PHONE, screenshot, signIn, stillSameDocument, type UiSession } from '../support/browser';
+import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../support/db';
+import { waitFor } from '../support/ports';
+import { ADMIN_PASSWORD, startServer, type ServerProcess } from '../support/server';
+
+const VIEWER = { username: 'vera', password: 'viewer-password-1234' };
+/** A stand-in cloud image: the agent downloads it over HTTP and checks its SHA-256 like a real one. */
+const IMAGE = randomBytes(256 * 1024);
+const IMAGE_SHA256 = createHash('sha256').update(IMAGE).digest('hex');
+
+interface HostRow { id: string; status: string; online: boolean; fingerprint: string }
+
+describe('web UI in the browser', () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let api: ApiClient;
+  let browser: Browser;
+  let admin: UiSession;
+  let imageServer: Server;
+  let imageUrl: string;
+  const agents: AgentProcess[] = [];
+  let kvmHostId = '';
+  let createJobId = '';
+
+  const hostByFingerprint = async (fingerprint: string): Promise<HostRow | undefined> =>
+    (await api.get('/api/hosts', { q: fingerprint })).body.items[0] as HostRow | undefined;
+
+  beforeAll(async () => {
+    imageServer = createServer((req, res) => {
+      if (req.url !== '/tiny.qcow2') return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': IMAGE.length }).end(IMAGE);
+    });
+    await new Promise<void>((resolve) => imageServer.listen(0, '127.0.0.1', resolve));
+    imageUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}/tiny.qcow2`;
+    db = await createTestDatabase('browser');
+    server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('browser') });
+    api = await login(server.url);
+    expect((await api.post('/api/users', { ...VIEWER, role: 'viewer' })).status).toBe(201);
+    browser = await launchBrowser();
+    admin = await openSession(browser, server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const agent of agents) await agent.cleanup();
+    await server?.stop();
+    await db?.drop();
+    await new Promise((resolve) => imageServer?.close(resolve));
+  });
+
+  it('refuses a wrong password with the server message, and signs in with the keyboard alone', async () => {
+    const { page } = admin;
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await screenshot(page, '01-login');
+
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), 'Wrong username or password');
+
+    // Keyboard only: Tab reaches the fields in order and Enter submits.
+    await page.goto('/login');
+    await page.getByLabel('User name').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete'))).toBe('username');
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    await expectText(page.locator('.who'), 'admin (admin)');
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.locator('.live.on').waitFor();
+    await screenshot(page, '02-dashboard');
+  });
+
+  it('shows a new agent on the pending page live, approves it, and shows it online in the hosts table without a reload', async () => {
+    const { page } = admin;
+    await navigate(page, 'Pending hosts');
+    await page.getByText('No hosts are waiting for approval.').waitFor();
+    await markDocument(page);
+
+    const agent = startAgent({ serverUrl: server.url });
+    agents.push(agent);
+    const fingerprint = await agent.fingerprint();
+    const row = page.getByRole('row').filter({ hasText: fingerprint });
+    await row.waitFor({ timeout: 20_000 });
+    await expectText(row, 'linux');
+    await screenshot(page, '04-pending');
+
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await row.waitFor({ state: 'detached' });
+    const host = await waitFor('host approved', async () => {
+      const h = await hostByFingerprint(fingerprint);
+      return h?.status === 'approved' ? h : null;
+    });
+
+    await navigate(page, 'Hosts');
+    const hostRow = page.getByRole('row').filter({ has: page.locator(`a[href="/hosts/${host.id}"]`) });
+    await hostRow.waitFor();
+    await expectText(hostRow, 'Approved');
+    // The agent reconnects with its signed handshake after approval; the row turns Online from the pushed event.
+    await hostRow.locator('.badge-online').waitFor({ timeout: 20_000 });
+    expect((await hostByFingerprint(fingerprint))?.online).toBe(true);
+    expect(await stillSameDocument(page)).toBe(true);
+    await screenshot(page, '03-hosts');
+  });
+
+  it('initialises KVM on a simulated host and creates a VM, following the job to its end without a reload', async () => {
+    const { page } = admin;
+    const token = (await api.post('/api/enrollment-tokens', { uses: 1, expiresInSeconds: 600, autoApprove: true, note: 'browser kvm host' })).body.secret as string;
+    const distribution = await api.post('/api/distributions', {
+      childType: 'kvm', name: 'tiny', version: '1.0', displayName: 'Tiny appliance 1.0', installIdentifier: 'generic',
+      imageUrl, sha256: IMAGE_SHA256, defaultVcpus: 1, defaultMemoryMb: 256, defaultDiskGb: 2, installCommands: [], appliance: true,
+    });
+    expect(distribution.status).toBe(201);
+    const agent = startAgent({ serverUrl: server.url, enrollmentToken: token, simulate: 'kvm' });
+    agents.push(agent);
+    const fingerprint = await agent.fingerprint();
+    const host = await waitFor('kvm host online', async () => {
+      const h = await hostByFingerprint(fingerprint);
+      return h?.online && h.status === 'approved' ? h : null;
+    }, 30_000);
+    kvmHostId = host.id;
+    // The agent sends its hypervisor report after connecting; wait until the server has it.
+    await waitFor('virtualization report', async () => (await api.get(`/api/hosts/${host.id}/virtualization`)).status === 200, 20_000);
+
+    await navigate(page, 'Hosts');
+    await page.locator(`a[href="/hosts/${host.id}"]`).click();
+    await page.getByRole('heading', { name: 'Virtualization' }).waitFor();
+    await markDocument(page);
+    const kvmCard = page.locator('article.hypervisor').filter({ hasText: 'KVM' });
+    await kvmCard.getByRole('button', { name: 'Initialise' }).click();
+    // The panel reads the report again when the initialise job ends (pushed over /ui).
+    await page.getByRole('button', { name: 'Create VM' }).waitFor({ timeout: 60_000 });
+    await expectText(kvmCard.locator('.flag.ok'), 'Initialised');
+    await screenshot(page, '05-host-detail');
+
+    await page.getByRole('button', { name: 'Create VM' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Create a KVM VM' }).waitFor();
+    expect(await dialog.getByLabel('Distribution').locator('option:checked').textContent()).toBe('Tiny appliance 1.0');
+    expect(await dialog.getByLabel('Memory (MiB)').inputValue()).toBe('256');
+    await dialog.getByLabel('VM name').fill('web-01');
+    expect(await dialog.getByLabel('Host name').inputValue()).toBe('web-01');
+    await dialog.getByLabel('User name').fill('ops');
+    // The form checks the server's rules before sending.
+    await dialog.getByLabel('vCPUs').fill('0');
+    await dialog.getByRole('button', { name: 'Create VM' }).click();
+    await expectText(dialog, 'Must be between 1 and 256.');
+    await dialog.getByLabel('vCPUs').fill('1');
+    await screenshot(page, '06-create-vm');
+    await dialog.getByRole('button', { name: 'Create VM' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const notice = page.locator('.notice').filter({ hasText: 'Creating VM web-01.' });
+    await notice.getByRole('link', { name: 'View job' }).click();
+    await page.getByRole('heading', { name: /create/i, level: 1 }).waitFor();
+    createJobId = page.url().split('/jobs/')[1];
+    const status = page.locator('.section-head .badge');
+    await waitFor('create job to finish in the page', async () => /Succeeded|Failed|Cancelled|Expired/.test((await status.textContent()) ?? ''), 90_000, 250);
+    const shown = (await status.textContent()) ?? '';
+    const job = (await api.get(`/api/jobs/${createJobId}`)).body as { status: string; error: string | null; events: { step: string }[] };
+    // What the page shows is what the server recorded, and it arrived without a reload.
+    expect(shown.toLowerCase()).toBe(job.status);
+    expect(await stillSameDocument(page)).toBe(true);
+    expect(job.events.length).toBeGreaterThan(0);
+    const steps = await page.locator('ol.steps > li').count();
+    expect(steps).toBeGreaterThan(0);
+    if (job.status === 'succeeded') {
+      expect(await page.getByRole('progressbar', { name: 'Progress' }).getAttribute('aria-valuenow')).toBe('100');
+    } else {
+      await expectText(page.locator('p.error'), job.error ?? '');
+    }
+    await screenshot(page, '08-job-detail');
+  });
+
+  it('shows the jobs, distributions, SSH keys, users and audit pages', async () => {
+    const { page } = admin;
+    expect((await api.post('/api/ssh-keys', { name: 'ops-laptop', generate: true })).status).toBe(201);
+    await navigate(page, 'Jobs');
+    await page.locator(`a[href="/jobs/${createJobId}"]`).waitFor();
+    await screenshot(page, '07-jobs');
+    await navigate(page, 'Distributions');
+    await page.getByRole('cell', { name: 'Tiny appliance 1.0' }).waitFor();
+    await screenshot(page, '09-distributions');
+    await navigate(page, 'SSH keys');
+    await page.getByRole('cell', { name: 'ops-laptop' }).waitFor();
+    await screenshot(page, '12-ssh-keys');
+    await navigate(page, 'Users');
+    await page.getByRole('cell', { name: VIEWER.username }).waitFor();
+    await screenshot(page, '10-users');
+    await navigate(page, 'Audit log');
+    await page.getByRole('cell', { name: 'child.create' }).first().waitFor();
+    await screenshot(page, '11-audit');
+    await navigate(page, 'Dashboard');
+    // The child VM counts come from GET /api/children: the VM made above is counted in its state.
+    const vms = (await api.get('/api/children')).body as { total: number; items: { state: string }[] };
+    expect(vms.total).toBe(1);
+    const stat = page.locator('.stat').filter({ hasText: new RegExp(`^\\d+${vms.items[0].state}$`, 'i') });
+    await expectText(stat.locator('.stat-value'), '1');
+    expect(admin.errors).toEqual([]);
+  });
+
+  it('gives a viewer no button that changes anything', async () => {
+    const viewer = await openSession(browser, server.url);
+    const { page } = viewer;
+    await page.goto('/login');
+    await signIn(page, VIEWER.username, VIEWER.password);
+    await expectText(page.locator('.who'), 'vera (viewer)');
+    // Sorting, paging and expanding the tree change nothing; anything else would be an action.
+    const actionButtons = () =>
+      page.locator('main button:not(.sort):not(.tree-toggle)').filter({ hasNotText: /^(Previous|Next)$/ }).allTextContents();
+
+    await navigate(page, 'Hosts');
+    await page.locator(`a[href="/hosts/${kvmHostId}"]`).waitFor();
+    expect(await actionButtons()).toEqual([]);
+    await page.locator(`a[href="/hosts/${kvmHostId}"]`).click();
+    await page.getByRole('heading', { name: 'Child VMs' }).waitFor();
+    await page.getByRole('cell', { name: /web-01/ }).first().waitFor();
+    expect(await actionButtons()).toEqual([]);
+    await navigate(page, 'Pending hosts');
+    await page.getByRole('heading', { name: 'Pending hosts' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Enrolment tokens' }).count()).toBe(0);
+    expect(await actionButtons()).toEqual([]);
+    await navigate(page, 'Jobs');
+    await page.locator(`a[href="/jobs/${createJobId}"]`).click();
+    await page.locator('.section-head .badge').waitFor();
+    expect(await actionButtons()).toEqual([]);
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).count()).toBe(0);
+    expect(viewer.errors).toEqual([]);
+    await viewer.context.close();
+  });
+
+  it('fits a phone screen behind a Menu button and renders dark mode', async () => {
+    const phone = await openSession(browser, server.url, { viewport: PHONE, isMobile: true, hasTouch: true });
+    await phone.page.goto('/login');
+    await signIn(phone.page, 'admin', ADMIN_PASSWORD);
+    const menu = phone.page.getByRole('button', { name: 'Menu' });
+    expect(await menu.isVisible()).toBe(true);
+    expect(await phone.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hosts' }).isVisible()).toBe(false);
+    await navigate(phone.page, 'Hosts');
+    await phone.page.locator(`a[href="/hosts/${kvmHostId}"]`).waitFor();
+    // Nothing but the wide table may scroll sideways.
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await screenshot(phone.page, '13-phone-hosts');
+    await phone.context.close();
+
+    const dark = await openSession(browser, server.url, { colorScheme: 'dark' });
+    await dark.page.goto('/login');
+    await signIn(dark.page, 'admin', ADMIN_PASSWORD);
+    await navigate(dark.page, 'Hosts');
+    await dark.page.locator(`a[href="/hosts/${kvmHostId}"]`).waitFor();
+    const background = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(luminance(background)).toBeLessThan(0.2);
+    await screenshot(dark.page, '14-dark-hosts');
+    await dark.context.close();
+  });
+});
+
+async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+  await waitFor(`text "${text}"`, async () => ((await locator.first().textContent()) ?? '').includes(text), 15_000, 100);
+}
+
+/** Relative luminance (0 black .. 1 white) of a CSS rgb()/rgba() colour. */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/\d+(\.\d+)?/g) ?? ['255', '255', '255']).slice(0, 3).map((v) => Number(v) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
