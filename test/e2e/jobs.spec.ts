@@ -69,7 +69,7 @@ describe('job pipeline', () => {
   });
 
   afterEach(async () => {
-    for (const a of agents.splice(0)) await a.kill('SIGKILL');
+    for (const a of agents.splice(0)) await a.cleanup();
     for (const o of others.splice(0)) await o.stop();
     await server?.stop();
     server = undefined;

@@ -59,11 +59,14 @@ describe('hypervisor roles', () => {
     await db?.drop();
   });
 
-  it('each host reports its platform and its hypervisor as not initialised, with no role', async () => {
+  it('each host reports its platform and its hypervisor as not initialised, with no role, as soon as it connects', async () => {
     for (const [kind, platform] of [['kvm', 'linux'], ['vmm', 'openbsd'], ['wsl', 'windows']] as const) {
-      const job = await runJob(`/api/hosts/${agents[kind]!.hostId}/virtualization/check`);
-      expect(job.status).toBe('succeeded');
-      const r = await report(kind);
+      // Sent by the agent on connect: no job was started for it.
+      const r = await waitFor(`${kind} report on connect`, async () => {
+        const res = await api.get(`/api/hosts/${agents[kind]!.hostId}/virtualization`);
+        return res.status === 200 ? (res.body as Report) : null;
+      });
+      expect((await api.get('/api/jobs', { hostId: agents[kind]!.hostId })).body.items.filter((j: { type: string }) => j.type === 'virtualization.check')).toEqual([]);
       expect(r.platform).toBe(platform);
       expect(r.roles).toEqual([]);
       // Every type is reported; only the platform's own one is available.
@@ -102,6 +105,7 @@ describe('hypervisor roles', () => {
       expect((await api.get(`/api/hosts/${agents[kind]!.hostId}`)).body.roles).toEqual([role]);
       expect((await api.get('/api/hosts', { role })).body.items.map((x: { id: string }) => x.id)).toEqual([agents[kind]!.hostId]);
     }
+    expect((await runJob(`/api/hosts/${agents.kvm!.hostId}/virtualization/check`)).status).toBe('succeeded');
     expect((await hv('kvm')).networks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'default', mode: 'nat', active: true })]));
   });
 

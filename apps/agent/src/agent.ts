@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { HostFacts } from '@sysfleet/protocol';
 import { DEFAULT_BACKOFF } from './backoff';
 import { registerCommands } from './commands';
+import { buildVirtualizationReport } from './hypervisors/handlers';
 import type { AgentConfig } from './config';
 import { AgentConnection } from './connection';
 import { collectFacts, factsChanged } from './facts/collect';
@@ -122,6 +123,14 @@ function start(config: AgentConfig, log: Logger, releaseLock: () => void): Runni
   const reportFacts = async (facts: HostFacts): Promise<void> => {
     if (await connection.sendFacts(facts)) lastReported = facts;
   };
+  // Detection runs on every approved connect, so the server's view of the hypervisors is never stale.
+  const reportVirtualization = async (): Promise<void> => {
+    try {
+      await connection.sendVirtualization(await buildVirtualizationReport());
+    } catch (e) {
+      log.warn('hypervisor detection failed', { error: (e as Error).message });
+    }
+  };
   const services: AgentServices = { stateDir: config.stateDir, log, simulation, collectFacts: collect, reportFacts };
   const registry = new HandlerRegistry();
   registerCommands(registry, services);
@@ -139,7 +148,10 @@ function start(config: AgentConfig, log: Logger, releaseLock: () => void): Runni
     collectFacts: async () => (lastReported = await collect()),
     onCommand: (raw) => runner.handleCommand(raw),
     onCancel: (raw) => runner.handleCancel(raw),
-    onReady: flushOutbox,
+    onReady: () => {
+      flushOutbox();
+      void reportVirtualization();
+    },
   });
 
   const pruned = journal.prune();

@@ -1,6 +1,6 @@
 import { io, Socket } from 'socket.io-client';
 import {
-  AGENT_NAMESPACE, AgentEvent, AgentToServerEvents, CommandAck, HelloPayload, HostFacts, HostStatusPayload,
+  AGENT_NAMESPACE, AgentEvent, AgentToServerEvents, CommandAck, HelloPayload, HostFacts, HostStatusPayload, VirtualizationReport,
   parsePayload, ServerAck, ServerEvent, ServerToAgentEvents,
 } from '@sysfleet/protocol';
 import { BackoffOptions, backoffDelay, cappedDelay, DEFAULT_BACKOFF } from './backoff';
@@ -117,19 +117,28 @@ export class AgentConnection {
   };
 
   /** Sends agent.facts if connected and approved; logs (never throws) when it cannot. */
-  async sendFacts(facts: HostFacts): Promise<boolean> {
+  sendFacts(facts: HostFacts): Promise<boolean> {
+    return this.sendReport(AgentEvent.Facts, { facts });
+  }
+
+  /** Sends the hypervisor report (agent.virtualization) if connected and approved. */
+  sendVirtualization(report: VirtualizationReport): Promise<boolean> {
+    return this.sendReport(AgentEvent.Virtualization, report);
+  }
+
+  private async sendReport(event: typeof AgentEvent.Facts | typeof AgentEvent.Virtualization, payload: object): Promise<boolean> {
     if (!this.isReady()) return false;
     try {
-      const ack = parsePayload(ServerAck, await this.emitWithAck(AgentEvent.Facts, { facts }));
+      const ack = parsePayload(ServerAck, await this.emitWithAck(event, payload));
       if (ack.ok && ack.value.ok) return true;
-      this.opts.log.warn('server did not accept agent.facts', { error: ack.ok ? ack.value.error : ack.error });
+      this.opts.log.warn(`server did not accept ${event}`, { error: ack.ok ? ack.value.error : ack.error });
     } catch (e) {
-      this.opts.log.warn('agent.facts was not acknowledged', { reason: (e as Error).message });
+      this.opts.log.warn(`${event} was not acknowledged`, { reason: (e as Error).message });
     }
     return false;
   }
 
-  private emitWithAck(event: OutboxEvent | typeof AgentEvent.Facts | typeof AgentEvent.Hello, payload: object): Promise<unknown> {
+  private emitWithAck(event: OutboxEvent | typeof AgentEvent.Facts | typeof AgentEvent.Virtualization | typeof AgentEvent.Hello, payload: object): Promise<unknown> {
     const socket = this.socket;
     if (!socket?.connected) return Promise.reject(new Error('not connected'));
     // The event map types each payload; callers build exactly that payload, and the ack is parsed as unknown.

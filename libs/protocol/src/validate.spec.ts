@@ -1,4 +1,4 @@
-import { HelloPayload, JobProgressPayload, parsePayload } from './index';
+import { HelloPayload, InventoryRefreshParams, JobProgressPayload, parsePayload } from './index';
 
 const facts = {
   hostname: 'web-1', fqdn: 'web-1.example.org', platform: 'linux', osName: 'Debian GNU/Linux', osVersion: '12',
@@ -23,5 +23,10 @@ describe('parsePayload', () => {
     expect(parsePayload(HelloPayload, [facts]).ok).toBe(false);
     const big = { jobId: '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f', seq: 1, step: 's', message: 'x'.repeat(300_000), at: new Date().toISOString() };
     expect(parsePayload(JobProgressPayload, big)).toEqual({ ok: false, error: expect.stringContaining('exceeds') });
+  });
+
+  it('accepts exactly {} for a command without parameters', () => {
+    expect(parsePayload(InventoryRefreshParams, {}).ok).toBe(true);
+    expect(parsePayload(InventoryRefreshParams, { rm: '-rf' })).toEqual({ ok: false, error: expect.stringContaining('takes no fields') });
   });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
 import { MAX_MESSAGE_BYTES } from './version';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -35,6 +35,12 @@ export function parsePayload<T extends object>(cls: Ctor<T>, raw: unknown, maxBy
   }
   const size = payloadSize(raw);
   if (size > maxBytes) return { ok: false, error: `${cls.name}: payload of ${size} bytes exceeds ${maxBytes}` };
+  // A class without rules (a command that takes no parameters) accepts exactly `{}`: class-validator
+  // would refuse every value of it as unknown.
+  if (getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).length === 0) {
+    const keys = Object.keys(raw);
+    return keys.length === 0 ? { ok: true, value: new cls() } : { ok: false, error: `${cls.name}: takes no fields (got ${keys.slice(0, 10).join(', ')})` };
+  }
   const value = plainToInstance(cls, raw, { enableImplicitConversion: false });
   const errors = validateSync(value, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length > 0) return { ok: false, error: `${cls.name}: ${describe(errors).join('; ')}` };

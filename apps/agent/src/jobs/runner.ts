@@ -3,7 +3,7 @@ import type { Logger } from '../log';
 import { JobCancelledError, JobContext, StepError } from './handler';
 import { Journal, JournalEntry } from './journal';
 import { Outbox } from './outbox';
-import { parseParams } from './params';
+
 import { HandlerRegistry } from './registry';
 
 export interface JobRunnerOptions {
@@ -144,7 +144,7 @@ export class JobRunner {
       this.complete(job.entry, 'failed', { error: `the job's deadline (${job.entry.deadline}) passed before it could ${resumed ? 'resume' : 'start'}`, failedStep: 'validate' });
       return;
     }
-    const params = parseParams(handler.params, job.entry.params);
+    const params = parsePayload(handler.params, job.entry.params);
     if (!params.ok) {
       this.complete(job.entry, 'failed', { error: `invalid parameters for ${type}: ${params.error}`, failedStep: 'validate' });
       return;

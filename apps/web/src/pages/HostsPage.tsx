@@ -2,7 +2,7 @@ import { Fragment, useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, type HostQuery } from '../api';
-import { useQueryState, useResource } from '../hooks';
+import { useDebounced, useQueryState, useResource } from '../hooks';
 import { UiEvent, useUiEvent } from '../socket';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pagination } from '../components/Pagination';
@@ -142,7 +142,19 @@ export function HostsPage() {
     return () => clearTimeout(timer);
   }, [search, params, update]);
 
-  useUiEvent(UiEvent.HostUpdated, (host) => hosts.setData((list) => patchHost(list, host)));
+  // A host not on this page yet (e.g. one that enrolled with an auto-approving token) shows up once the
+  // burst of events is over, when it would match the filters; known rows are patched in place.
+  const reloadSoon = useDebounced(hosts.reload, 1000);
+  const fitsFilters = (host: Host) =>
+    (!query.status || host.status === query.status) &&
+    (!query.platform || host.platform === query.platform) &&
+    (!query.role || host.roles.includes(query.role)) &&
+    (!query.online || String(host.online) === query.online) &&
+    (!tree || !host.parentHostId);
+  useUiEvent(UiEvent.HostUpdated, (host) => {
+    if (hosts.data?.items.some((h) => h.id === host.id)) hosts.setData((list) => patchHost(list, host));
+    else if (!query.q && fitsFilters(host)) reloadSoon();
+  });
   useUiEvent(UiEvent.HostPending, () => setNewHosts((n) => n + 1));
   useUiEvent(UiEvent.HostRemoved, ({ id }) => {
     if (hosts.data?.items.some((h) => h.id === id)) hosts.reload();

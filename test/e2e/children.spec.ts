@@ -1,0 +1,272 @@
+/**
+ * Child VMs end to end: real server, real agents on simulated KVM / vmd / WSL hosts, a real OpenSSH
+ * sshd as the guest (the simulated VM's IP leads to it, and the simulator's cloud-init / autoinstall
+ * stand-in writes the agent's one-off key into its authorized_keys). The install commands download the
+ * real agent bundle from the server, check it and start it; that child agent enrols with its token,
+ * is auto-approved and linked to its parent.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { configureSimulation, readSimState, simulateReboot, simulationEnvironment } from '@sysfleet/host-sim';
+import { login, ApiClient } from '../support/api';
+import { startAgent, AgentProcess } from '../support/agent';
+import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
+import { waitFor } from '../support/ports';
+import { startServer, ServerProcess } from '../support/server';
+import { startSshd, SshdProcess } from '../support/sshd';
+
+jest.setTimeout(240_000);
+
+type Kind = 'kvm' | 'vmm' | 'wsl';
+interface Job { id: string; status: string; error: string | null; failedStep: string | null; events: { step: string; message: string }[] }
+
+/** The agent's steps of a job, in order (the server's own queued / dispatched / final events left out). */
+const agentSteps = (job: Job) => [...new Set(job.events.map((e) => e.step))].filter((s) => !['queued', 'dispatched', 'succeeded', 'failed', 'cancelled', 'expired'].includes(s));
+interface Child { id: string; name: string; state: string; childHostId: string | null; error: string | null }
+
+const IMAGE = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.from(JSON.stringify({ format: 'qcow2', virtualSize: 1024 ** 3 }) + '\n')]);
+const IMAGE_SHA = createHash('sha256').update(IMAGE).digest('hex');
+const PREFIX = `sysfleet-e2e-${process.pid}`;
+
+const installCommands = [
+  `mkdir -p /tmp/${PREFIX}-{{hostname}} && curl -fsSL {{serverUrl}}/agent/sysfleet-agent.cjs -o /tmp/${PREFIX}-{{hostname}}/agent.cjs`,
+  `echo "{{agentSha256}}  /tmp/${PREFIX}-{{hostname}}/agent.cjs" | sha256sum -c -`,
+  // No "cd X &&" before the "&": the backgrounded list would keep the SSH channel's output open.
+  `nohup node /tmp/${PREFIX}-{{hostname}}/agent.cjs run --server {{serverUrl}} --state-dir /tmp/${PREFIX}-{{hostname}}/state --enrollment-token {{enrollmentToken}} >/tmp/${PREFIX}-{{hostname}}/agent.log 2>&1 </dev/null & echo $! > /tmp/${PREFIX}-{{hostname}}/pid`,
+];
+
+describe('child VMs', () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let api: ApiClient;
+  let sshd: SshdProcess;
+  let images: Server;
+  let imageBase: string;
+  const hosts: Partial<Record<Kind, { agent: AgentProcess; hostId: string; sim: string }>> = {};
+  const distributions: Record<string, string> = {};
+
+  const simDir = (kind: Kind) => hosts[kind]!.sim;
+
+  async function waitJob(id: string): Promise<Job> {
+    return waitFor(`job ${id}`, async () => {
+      const job = (await api.get(`/api/jobs/${id}`)).body as Job;
+      return ['succeeded', 'failed', 'cancelled', 'expired'].includes(job.status) ? job : null;
+    }, 90_000, 200);
+  }
+
+  async function runJob(url: string, body?: unknown): Promise<Job> {
+    const res = await api.post(url, body);
+    expect(res.status).toBe(202);
+    return waitJob(res.body.id);
+  }
+
+  async function children(kind: Kind): Promise<Child[]> {
+    return (await api.get(`/api/hosts/${hosts[kind]!.hostId}/children`)).body as Child[];
+  }
+
+  function createBody(kind: Kind, name: string, distribution = `${kind}-test`, extra: Record<string, unknown> = {}) {
+    return { childType: kind, distributionId: distributions[distribution], name, hostname: name, vcpus: 1, memoryMb: 256, diskGb: 2, username: 'root', ...extra };
+  }
+
+  async function addDistribution(key: string, kind: Kind, over: Record<string, unknown> = {}): Promise<void> {
+    const res = await api.post('/api/distributions', {
+      childType: kind, name: key, version: kind === 'vmm' ? '7.6' : '1', displayName: `E2E ${key}`, installIdentifier: kind === 'wsl' ? 'Debian' : 'debian12',
+      imageUrl: kind === 'wsl' ? null : `${imageBase}/image.qcow2`, sha256: kind === 'wsl' ? null : IMAGE_SHA,
+      defaultVcpus: 1, defaultMemoryMb: 256, defaultDiskGb: 2, installCommands, appliance: false, ...over,
+    });
+    expect(res.status).toBe(201);
+    distributions[key] = res.body.id;
+  }
+
+  /** The created child is enrolled, approved and linked: its host shows parentHostId. */
+  async function expectLinked(kind: Kind, name: string): Promise<string> {
+    const child = await waitFor(`${name} linked`, async () => (await children(kind)).find((c) => c.name === name && c.childHostId), 60_000, 300);
+    const host = (await api.get(`/api/hosts/${child.childHostId}`)).body;
+    expect(host).toMatchObject({ parentHostId: hosts[kind]!.hostId, status: 'approved' });
+    return child.childHostId!;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('children');
+    server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('children') });
+    api = await login(server.url);
+    sshd = await startSshd();
+    images = createServer((req, res) => {
+      if (req.url === '/image.qcow2') res.end(IMAGE);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+    imageBase = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+
+    const token = (await api.post('/api/enrollment-tokens', { uses: 3, expiresInSeconds: 600, autoApprove: true })).body.secret as string;
+    for (const kind of ['kvm', 'vmm', 'wsl'] as Kind[]) {
+      const env = { SYSFLEET_CHILD_SSH_ATTEMPTS: '3', SYSFLEET_CHILD_SSH_INTERVAL_MS: '300', SYSFLEET_CHILD_IP_ATTEMPTS: '5', SYSFLEET_CHILD_IP_INTERVAL_MS: '200' };
+      const agent = startAgent({ serverUrl: server.url, enrollmentToken: token, simulate: kind, env });
+      const fingerprint = await agent.fingerprint();
+      const host = await waitFor(`${kind} host online`, async () => {
+        const h = (await api.get('/api/hosts', { q: fingerprint })).body.items[0];
+        return h?.online && h.status === 'approved' ? h : null;
+      }, 30_000);
+      const sim = path.join(agent.stateDir, 'host-sim');
+      hosts[kind] = { agent, hostId: host.id, sim };
+      configureSimulation(sim, { guestIp: sshd.host, guestAuthorizedKeysFile: sshd.authorizedKeysFile });
+      if (kind === 'wsl') {
+        expect((await runJob(`/api/hosts/${host.id}/virtualization/wsl/initialize`)).status).toBe('succeeded');
+        simulateReboot(sim);
+        expect((await runJob(`/api/hosts/${host.id}/virtualization/check`)).status).toBe('succeeded');
+      } else expect((await runJob(`/api/hosts/${host.id}/virtualization/${kind}/initialize`)).status).toBe('succeeded');
+      await addDistribution(`${kind}-test`, kind);
+    }
+  });
+
+  afterAll(async () => {
+    for (const dir of readdirSync('/tmp').filter((d) => d.startsWith(PREFIX))) {
+      const pidFile = path.join('/tmp', dir, 'pid');
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+        } catch {
+          // Already gone.
+        }
+      }
+      rmSync(path.join('/tmp', dir), { recursive: true, force: true });
+    }
+    for (const h of Object.values(hosts)) await h?.agent.cleanup();
+    await sshd?.stop();
+    images?.close();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it('creates a KVM child: steps in order, the agent installed over SSH enrols and is linked to its parent', async () => {
+    const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'web1'));
+    expect(job).toMatchObject({ status: 'succeeded' });
+    const steps = agentSteps(job);
+    expect(steps).toEqual(['validate', 'fetch-image', 'verify-image', 'overlay', 'seed', 'define', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    expect(job.events.filter((e) => e.step === 'install-agent' && /done \(exit 0\)/.test(e.message))).toHaveLength(3);
+    // The enrolment token never shows in progress.
+    expect(job.events.some((e) => /sfe_[A-Za-z0-9_-]{43}/.test(e.message))).toBe(false);
+    const domain = readSimState(simDir('kvm')).machines.find((m) => m.name === 'web1');
+    expect(domain).toMatchObject({ state: 'running', vcpus: 1, memoryKiB: 256 * 1024 });
+    const childHostId = await expectLinked('kvm', 'web1');
+    const parentChildren = await children('kvm');
+    expect(parentChildren.find((c) => c.name === 'web1')).toMatchObject({ state: 'running', childHostId });
+  });
+
+  it('a bad checksum fails verify-image and leaves nothing', async () => {
+    await addDistribution('kvm-bad', 'kvm', { sha256: 'f'.repeat(64) });
+    const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'bad1', 'kvm-bad'));
+    expect(job).toMatchObject({ status: 'failed', failedStep: 'verify-image' });
+    expect(job.error).toMatch(/checksum mismatch/);
+    await expectNothingLeft('bad1');
+  });
+
+  it('SSH that never comes up fails wait-ssh after the bounded retries and removes the domain, overlay and seed', async () => {
+    configureSimulation(simDir('kvm'), { guestIp: '127.0.0.1' });
+    try {
+      const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'nossh1'));
+      expect(job).toMatchObject({ status: 'failed', failedStep: 'wait-ssh' });
+      expect(job.error).toMatch(/did not come up after 3 attempts/);
+      expect(job.events.find((e) => e.step === 'cleanup')?.message).toMatch(/removed domain nossh1.*overlay/);
+    } finally {
+      configureSimulation(simDir('kvm'), { guestIp: sshd.host });
+    }
+    await expectNothingLeft('nossh1');
+  });
+
+  it('a failing install command names the command and cleans up', async () => {
+    await addDistribution('kvm-failing', 'kvm', { installCommands: ['true', 'echo broken-mirror >&2; exit 7'] });
+    const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'fail1', 'kvm-failing'));
+    expect(job).toMatchObject({ status: 'failed', failedStep: 'install-agent' });
+    expect(job.error).toMatch(/install command 2\/2 failed \(exit 7\): echo broken-mirror/);
+    expect(job.error).toMatch(/broken-mirror/);
+    await expectNothingLeft('fail1');
+  });
+
+  async function expectNothingLeft(name: string): Promise<void> {
+    expect(readSimState(simDir('kvm')).machines.map((m) => m.name)).not.toContain(name);
+    const list = execFileSync('virsh', ['list', '--all'], { env: { ...process.env, ...simulationEnvironment('kvm', simDir('kvm')).env }, encoding: 'utf8' });
+    expect(list).not.toContain(name);
+    expect(existsSync(path.join(simDir('kvm'), 'root/var/lib/libvirt/images/sysfleet', name))).toBe(false);
+    expect(existsSync(path.join(hosts.kvm!.agent.stateDir, 'guest-keys', name))).toBe(false);
+    await waitFor(`${name} row gone`, async () => !(await children('kvm')).some((c) => c.name === name), 15_000, 200);
+  }
+
+  it('refuses before any job: not enough memory, a duplicate name, and one of two parallel creates of one name', async () => {
+    const jobsBefore = (await api.get('/api/jobs', { hostId: hosts.kvm!.hostId })).body.total;
+    const big = await api.post(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'big1', 'kvm-test', { memoryMb: 4 * 1024 * 1024 }));
+    expect(big.status).toBeGreaterThanOrEqual(400);
+    expect(big.status).toBeLessThan(500);
+    expect(big.body.message).toMatch(/memory/i);
+    const dup = await api.post(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'web1'));
+    expect(dup.status).toBe(409);
+    expect((await api.get('/api/jobs', { hostId: hosts.kvm!.hostId })).body.total).toBe(jobsBefore);
+
+    const [a, b] = await Promise.all([1, 2].map(() => api.post(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'twin1', 'kvm-failing'))));
+    expect([a.status, b.status].sort()).toEqual([202, 409]);
+    await waitJob((a.status === 202 ? a : b).body.id);
+    await expectNothingLeft('twin1');
+  });
+
+  it('start, stop, force stop, restart and delete with disk, each seen in the simulated host', async () => {
+    const web1 = (await children('kvm')).find((c) => c.name === 'web1')!;
+    const base = `/api/hosts/${hosts.kvm!.hostId}/children/${web1.id}`;
+    const domain = () => readSimState(simDir('kvm')).machines.find((m) => m.name === 'web1');
+    expect((await runJob(`${base}/stop`, { force: false })).status).toBe('succeeded');
+    expect(domain()?.state).toBe('shut off');
+    expect((await runJob(`${base}/start`)).status).toBe('succeeded');
+    expect(domain()?.state).toBe('running');
+    expect((await runJob(`${base}/stop`, { force: true })).status).toBe('succeeded');
+    expect(domain()?.state).toBe('shut off');
+    await waitFor('stopped in the API', async () => (await children('kvm')).find((c) => c.name === 'web1')?.state === 'stopped', 10_000, 200);
+    expect((await runJob(`${base}/restart`)).status).toBe('succeeded');
+    expect(domain()?.state).toBe('running');
+
+    const del = await api.delete(`${base}?deleteDisk=true`);
+    expect(del.status).toBe(202);
+    expect((await waitJob(del.body.id)).status).toBe('succeeded');
+    expect(domain()).toBeUndefined();
+    expect(existsSync(path.join(simDir('kvm'), 'root/var/lib/libvirt/images/sysfleet/web1'))).toBe(false);
+    await waitFor('web1 forgotten', async () => !(await children('kvm')).some((c) => c.name === 'web1'), 10_000, 200);
+    expect((await api.get(`/api/hosts/${web1.childHostId}`)).status).toBe(404);
+  });
+
+  it('reconciles: a VM made behind the server\'s back appears, one removed behind its back is marked gone', async () => {
+    const env = { ...process.env, ...simulationEnvironment('kvm', simDir('kvm')).env };
+    const disk = path.join(simDir('kvm'), 'handmade.qcow2');
+    execFileSync('qemu-img', ['create', '-f', 'qcow2', disk, '1G'], { env });
+    execFileSync('virt-install', ['--import', '--name', 'handmade', '--memory', '512', '--vcpus', '1', '--disk', `path=${disk}`, '--network', 'network=default', '--osinfo', 'debian12', '--noautoconsole'], { env });
+    // The agent reports its VMs (child.list) whenever it connects: reconnect it.
+    await hosts.kvm!.agent.restart();
+    const handmade = await waitFor('handmade listed', async () => (await children('kvm')).find((c) => c.name === 'handmade'), 30_000, 300);
+    expect(handmade.state).toBe('running');
+    execFileSync('virsh', ['destroy', 'handmade'], { env });
+    execFileSync('virsh', ['undefine', 'handmade', '--remove-all-storage'], { env });
+    expect(existsSync(disk)).toBe(false);
+    await hosts.kvm!.agent.restart();
+    await waitFor('handmade gone', async () => (await children('kvm')).find((c) => c.name === 'handmade' && c.state === 'gone'), 30_000, 300);
+  });
+
+  it('creates a vmd child: disk, install media, unattended install, restart from disk, SSH as root, linked', async () => {
+    const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'bsd1'));
+    expect(job).toMatchObject({ status: 'succeeded' });
+    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'install-media', 'install', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    expect(readSimState(simDir('vmm')).machines.find((m) => m.name === 'bsd1')?.state).toBe('running');
+    await expectLinked('vmm', 'bsd1');
+  });
+
+  it('creates a WSL child through wsl.exe with no SSH, linked; deleting unregisters it', async () => {
+    const job = await runJob(`/api/hosts/${hosts.wsl!.hostId}/children`, createBody('wsl', 'deb1'));
+    expect(job).toMatchObject({ status: 'succeeded' });
+    expect(agentSteps(job)).toEqual(['validate', 'install', 'user', 'install-agent', 'enrol']);
+    await expectLinked('wsl', 'deb1');
+    const deb1 = (await children('wsl')).find((c) => c.name === 'deb1')!;
+    const del = await api.delete(`/api/hosts/${hosts.wsl!.hostId}/children/${deb1.id}?deleteDisk=true`);
+    expect((await waitJob(del.body.id)).status).toBe('succeeded');
+    expect(readSimState(simDir('wsl')).machines.map((m) => m.name)).not.toContain('deb1');
+  });
+});
