@@ -164,7 +164,7 @@ describe('JobRunner', () => {
     const { runner, resultOf } = makeRunner();
     runner.handleCommand(command(1, 'inventory.refresh', { all: true }));
     await runner.idle();
-    expect(resultOf(1)?.result).toMatchObject({ status: 'failed', error: expect.stringContaining('takes no parameters') });
+    expect(resultOf(1)?.result).toMatchObject({ status: 'failed', error: expect.stringContaining('takes no fields (got all)') });
   });
 
   it('cancels a queued job without running it, and refuses to cancel unknown or finished jobs', async () => {
