@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
+import type { ToolImpl, ToolOutput } from '../cli';
 import { SimConfig, SimState, updateState } from '../state';
 
 /**
