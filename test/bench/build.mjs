@@ -20,7 +20,7 @@ const pinDirname = {
 };
 
 await build({
-  entryPoints: { run: path.join(here, 'run.ts'), 'load-agent': path.join(here, 'load-agent.ts'), 'raw-server': path.join(here, 'raw-server.ts') },
+  entryPoints: Object.fromEntries(['run', 'load-agent', 'raw-server', 'cpu-profile-preload', 'profile-summary'].map((name) => [name, path.join(here, `${name}.ts`)])),
   outdir: path.join(here, 'dist'),
   outExtension: { '.js': '.cjs' },
   bundle: true,

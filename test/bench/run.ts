@@ -109,7 +109,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   try {
     await redis.connect();
     // --cpu-prof is not allowed in NODE_OPTIONS: a preloaded inspector session does the same.
-    const preload = path.resolve(opts.distDir, '..', 'cpu-profile-preload.cjs');
+    const preload = path.join(opts.distDir, 'cpu-profile-preload.cjs');
     const profiling: Record<string, string> = opts.cpuProfileDir ? { NODE_OPTIONS: `--require ${preload}`, BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {};
     const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...BENCH_SERVER_ENV, ...profiling } });
     await pg.connect();

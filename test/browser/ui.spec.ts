@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { login, type ApiClient } from '../support/api';
 import { startAgent, type AgentProcess } from '../support/agent';
 import { launchBrowser, markDocument, navigate, openSession, PHONE, screenshot, signIn, stillSameDocument, type UiSession } from '../support/browser';
@@ -85,6 +85,7 @@ describe('web UI in the browser', () => {
     await expectText(page.locator('.who'), 'admin (admin)');
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     await page.locator('.live.on').waitFor();
+    await waitFor('dashboard counts', async () => !(await page.locator('.stat-value').allTextContents()).includes('…'));
     await screenshot(page, '02-dashboard');
   });
 
@@ -157,7 +158,8 @@ describe('web UI in the browser', () => {
     await page.getByRole('button', { name: 'Create VM' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('heading', { name: 'Create a KVM VM' }).waitFor();
-    expect(await dialog.getByLabel('Distribution').locator('option:checked').textContent()).toBe('Tiny appliance 1.0');
+    // Choosing a distribution fills in its defaults.
+    await dialog.getByLabel('Distribution').selectOption({ label: 'Tiny appliance 1.0' });
     expect(await dialog.getByLabel('Memory (MiB)').inputValue()).toBe('256');
     await dialog.getByLabel('VM name').fill('web-01');
     expect(await dialog.getByLabel('Host name').inputValue()).toBe('web-01');
@@ -215,7 +217,7 @@ describe('web UI in the browser', () => {
     // The child VM counts come from GET /api/children: the VM made above is counted in its state.
     const vms = (await api.get('/api/children')).body as { total: number; items: { state: string }[] };
     expect(vms.total).toBe(1);
-    const stat = page.locator('.stat').filter({ hasText: new RegExp(`^\\d+${vms.items[0].state}$`, 'i') });
+    const stat = page.locator('h2:has-text("Child VMs") + .stats .stat').filter({ hasText: new RegExp(`^\\d+${vms.items[0].state}$`, 'i') });
     await expectText(stat.locator('.stat-value'), '1');
     expect(admin.errors).toEqual([]);
   });
@@ -276,7 +278,7 @@ describe('web UI in the browser', () => {
   });
 });
 
-async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+async function expectText(locator: Locator, text: string): Promise<void> {
   await waitFor(`text "${text}"`, async () => ((await locator.first().textContent()) ?? '').includes(text), 15_000, 100);
 }
 

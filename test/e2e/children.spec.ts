@@ -96,7 +96,7 @@ describe('child VMs', () => {
     api = await login(server.url);
     sshd = await startSshd();
     images = createServer((req, res) => {
-      if (req.url === '/image.qcow2') res.end(IMAGE);
+      if (req.url === '/image.qcow2' || req.url === '/install76.img') res.end(IMAGE);
       else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
@@ -121,6 +121,7 @@ describe('child VMs', () => {
       } else expect((await runJob(`/api/hosts/${host.id}/virtualization/${kind}/initialize`)).status).toBe('succeeded');
       await addDistribution(`${kind}-test`, kind);
     }
+    await addDistribution('openbsd-e2e', 'vmm', { installIdentifier: 'openbsd76', imageUrl: `${imageBase}/install76.img` });
   });
 
   afterAll(async () => {
@@ -251,12 +252,20 @@ describe('child VMs', () => {
     await waitFor('handmade gone', async () => (await children('kvm')).find((c) => c.name === 'handmade' && c.state === 'gone'), 30_000, 300);
   });
 
-  it('creates a vmd child: disk, install media, unattended install, restart from disk, SSH as root, linked', async () => {
-    const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'bsd1'));
+  it('creates an OpenBSD vmd child: disk, install media, unattended install, restart from disk, SSH as root, linked', async () => {
+    const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'bsd1', 'openbsd-e2e'));
     expect(job).toMatchObject({ status: 'succeeded' });
     expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'install-media', 'install', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
     expect(readSimState(simDir('vmm')).machines.find((m) => m.name === 'bsd1')?.state).toBe('running');
     await expectLinked('vmm', 'bsd1');
+  });
+
+  it('creates a Debian cloud-image vmd child: derived disk, cidata seed, boot, SSH, linked', async () => {
+    const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'deb2'));
+    expect(job).toMatchObject({ status: 'succeeded' });
+    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'seed', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    await expectLinked('vmm', 'deb2');
+    expect((await children('vmm')).map((c) => [c.name, c.state]).sort()).toEqual([['bsd1', 'running'], ['deb2', 'running']]);
   });
 
   it('creates a WSL child through wsl.exe with no SSH, linked; deleting unregisters it', async () => {

@@ -37,7 +37,8 @@ export async function openSession(browser: Browser, baseUrl: string, options: Br
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    // The session probe (GET /api/auth/me) answers 401 before signing in; Chromium logs that as an error.
+    if (m.type() === 'error' && !m.text().includes('status of 401')) errors.push(`console: ${m.text()}`);
   });
   return { context, page, errors };
 }
@@ -52,12 +53,16 @@ export async function signIn(page: Page, username: string, password: string): Pr
 }
 
 /** Writes test/artifacts/screenshots/<name>.png of the viewport (never the full page of a long list). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, { top = true } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   // Let fonts and the last render settle so the picture shows what a user sees.
-  await page.evaluate(() => document.fonts.ready);
-  await page.screenshot({ path: file, animations: 'disabled' });
+  await page.evaluate(async (scrollTop) => {
+    if (scrollTop) window.scrollTo(0, 0);
+    await document.fonts.ready;
+  }, top);
+  // Passing "job queued" notices would cover the page in the README pictures.
+  await page.screenshot({ path: file, animations: 'disabled', style: '.notices { display: none !important; }' });
   return file;
 }
 

@@ -8,6 +8,7 @@ export interface UiEvents {
   [UiEvent.HostPending]: Host;
   [UiEvent.HostUpdated]: Host;
   [UiEvent.HostRemoved]: { id: string };
+  [UiEvent.HostVirtualization]: { hostId: string };
   [UiEvent.JobUpdated]: Job;
   [UiEvent.JobEvent]: JobEvent & { jobId: string };
 }
@@ -22,6 +23,7 @@ const guards: { [K in UiEventName]: (v: unknown) => v is UiEvents[K] } = {
   [UiEvent.HostPending]: (v): v is Host => isObject(v) && hasString(v, 'id') && hasString(v, 'status'),
   [UiEvent.HostUpdated]: (v): v is Host => isObject(v) && hasString(v, 'id') && hasString(v, 'status'),
   [UiEvent.HostRemoved]: (v): v is { id: string } => isObject(v) && hasString(v, 'id'),
+  [UiEvent.HostVirtualization]: (v): v is { hostId: string } => isObject(v) && hasString(v, 'hostId'),
   [UiEvent.JobUpdated]: (v): v is Job => isObject(v) && hasString(v, 'id') && hasString(v, 'status'),
   [UiEvent.JobEvent]: (v): v is JobEvent & { jobId: string } =>
     isObject(v) && hasString(v, 'jobId') && typeof v.seq === 'number' && hasString(v, 'step'),

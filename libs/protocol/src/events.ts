@@ -31,6 +31,8 @@ export const UiEvent = {
   HostUpdated: 'host.updated',
   HostPending: 'host.pending',
   HostRemoved: 'host.removed',
+  /** A host's hypervisor report was stored: `{ hostId }` (read it with GET /api/hosts/:id/virtualization). */
+  HostVirtualization: 'host.virtualization',
   JobUpdated: 'job.updated',
   JobEvent: 'job.event',
 } as const;

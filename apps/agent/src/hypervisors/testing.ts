@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulationEnvironment, SimulationEnvironment } from '@sysfleet/host-sim';
-import type { JobContext } from '../jobs/handler';
+import { JobCancelledError, JobContext } from '../jobs/handler';
 
-/** A JobContext for tests that records every progress step. */
-export function recordingContext(): JobContext & { steps: { step: string; message: string; percent?: number }[] } {
+/** A JobContext for tests that records every progress step; `cancelAtStep` cancels the job when that step is first reported. */
+export function recordingContext(cancelAtStep?: string): JobContext & { steps: { step: string; message: string; percent?: number }[] } {
   const steps: { step: string; message: string; percent?: number }[] = [];
   const controller = new AbortController();
   return {
@@ -15,8 +15,11 @@ export function recordingContext(): JobContext & { steps: { step: string; messag
     steps,
     progress: async (step, message, percent) => {
       steps.push({ step, message, percent });
+      if (step === cancelAtStep) controller.abort();
     },
-    throwIfCancelled: () => undefined,
+    throwIfCancelled: () => {
+      if (controller.signal.aborted) throw new JobCancelledError();
+    },
   };
 }
 

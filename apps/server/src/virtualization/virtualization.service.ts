@@ -1,10 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import {
-  Command, HYPERVISOR_PLATFORM, HypervisorType, VirtualizationResult, VirtualizationReport,
+  Command, HYPERVISOR_PLATFORM, UiEvent, HypervisorType, VirtualizationResult, VirtualizationReport,
 } from '@sysfleet/protocol';
 import type { Actor } from '../auth/auth.decorators';
 import { AgentChannel } from '../agent-gateway/agent-channel.service';
 import { HostsService } from '../hosts/hosts.service';
+import { UiEvents } from '../ui-gateway/ui-events.service';
 import { JobTypes } from '../jobs/job-types';
 import { JobsService } from '../jobs/jobs.service';
 import { ConfigureNetworkDto, NETWORK_MODES_BY_TYPE, toVirtualizationDto } from './virtualization.dto';
@@ -20,6 +21,7 @@ export class VirtualizationService implements OnModuleInit {
     private readonly jobs: JobsService,
     private readonly types: JobTypes,
     private readonly channel: AgentChannel,
+    private readonly ui: UiEvents,
   ) {}
 
   onModuleInit(): void {
@@ -35,6 +37,7 @@ export class VirtualizationService implements OnModuleInit {
   async store(hostId: string, report: VirtualizationReport): Promise<void> {
     if (await this.repo.saveIfNewer(hostId, report, new Date(report.checkedAt))) {
       await this.hosts.setRoles(hostId, report.roles);
+      this.ui.publish(UiEvent.HostVirtualization, { hostId });
     }
   }
 

@@ -34,7 +34,11 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
   const [errors, setErrors] = useState<Errors<CreateVmField>>({});
   const [failure, setFailure] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const set = <K extends CreateVmField>(key: K, value: CreateVmInput[K]) => setInput((prev) => ({ ...prev, [key]: value }));
+  const set = <K extends CreateVmField>(key: K, value: CreateVmInput[K]) => {
+    setInput((prev) => ({ ...prev, [key]: value }));
+    // An edited field's old message no longer applies; the next submit checks it again.
+    setErrors((prev) => ({ ...prev, [key]: undefined }));
+  };
 
   function withDistribution(base: CreateVmInput, dist: Distribution | undefined): CreateVmInput {
     if (!dist) return base;

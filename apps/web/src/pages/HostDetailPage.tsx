@@ -143,6 +143,7 @@ export function HostDetailPage() {
     else if (h.parentHostId === id) vms.reload();
   });
   useUiEvent(UiEvent.HostRemoved, ({ id: gone }) => gone === id && setRemoved(true));
+  useUiEvent(UiEvent.HostVirtualization, ({ hostId }) => hostId === id && virt.reload());
   useUiEvent(UiEvent.JobUpdated, (job) => {
     if (job.hostId !== id) return;
     jobs.setData((list) => {

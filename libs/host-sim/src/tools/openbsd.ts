@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { fmtScaled } from '../format';
 import { readState, SimMachine, SimState, updateState } from '../state';
-import { authorizeGuestKeys } from './guests';
+import { authorizeGuestKeys, userDataKeys } from './guests';
 
 const ok = (stdout = ''): ToolOutput => ({ stdout, code: 0 });
 const BASE_DAEMONS = ['cron', 'pflogd', 'smtpd', 'sndiod', 'sshd', 'syslogd'];
@@ -94,13 +94,18 @@ function vmctlCreate(call: ToolCall): ToolOutput {
   const args = call.args.slice(1);
   const sizeAt = args.indexOf('-s');
   const size = sizeAt >= 0 ? vmdSize(args[sizeAt + 1] ?? '') : null;
+  // (-b without -s takes the base's size in vmctl; the simulator asks for -s always, as the agent gives it.)
   const disk = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-s' && args[i - 1] !== '-b' && args[i - 1] !== '-i')[0];
   if (!disk || size === null) return { stderr: 'usage:\tvmctl [-v] create [-b base | -i disk] [-s size] disk\n', code: 1 };
   const path = resolve(call.cwd, disk.replace(/^(qcow2|raw):/, ''));
   if (existsSync(path)) return { stderr: `vmctl: could not create ${disk}: File exists\n`, code: 1 };
-  const qcow2 = disk.startsWith('qcow2:') || path.endsWith('.qcow2');
+  const baseAt = args.indexOf('-b');
+  const base = baseAt >= 0 ? resolve(call.cwd, args[baseAt + 1] ?? '') : undefined;
+  if (base && !existsSync(base)) return { stderr: `vmctl: could not open base image ${args[baseAt + 1]}: No such file or directory\n`, code: 1 };
+  const qcow2 = disk.startsWith('qcow2:') || path.endsWith('.qcow2') || base !== undefined;
   try {
-    writeFileSync(path, qcow2 ? Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.from(JSON.stringify({ format: 'qcow2', virtualSize: size }) + '\n')]) : Buffer.alloc(0), { flag: 'wx' });
+    const header = { format: 'qcow2', virtualSize: size, ...(base ? { backing: base, backingFormat: 'qcow2' } : {}) };
+    writeFileSync(path, qcow2 ? Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.from(JSON.stringify(header) + '\n')]) : Buffer.alloc(0), { flag: 'wx' });
   } catch (e) {
     return { stderr: `vmctl: could not create ${disk}: ${(e as Error).message}\n`, code: 1 };
   }
@@ -129,8 +134,10 @@ function vmctlStart(call: ToolCall): ToolOutput {
       m = { name, uuid: randomUUID(), id: null, state: 'shut off', vcpus: Number(opts['-i']?.[0] ?? 1), memoryKiB: (memory ?? 0) / 1024, mac: 'fe:e1:ba:d0:' + randomBytes(2).toString('hex').replace(/(..)(..)/, '$1:$2'), autostart: false, disks: (opts['-d'] ?? []).map((d) => resolve(call.cwd, d)) };
       state.machines.push(m);
     }
-    const media = opts['-r']?.[0];
-    m.installMedia = media ? resolve(call.cwd, media) : undefined;
+    // Start parameters given again define the VM anew (vmd forgets a VM that is not in vm.conf once it stops).
+    if (opts['-d']) m.disks = opts['-d'].map((d) => resolve(call.cwd, d));
+    const media = m.disks?.find((d) => INSTALLER.test(basename(d)));
+    m.installMedia = media;
     const vmId = vmdMachines(state).indexOf(m) + 1;
     if (media) {
       // The simulated installer runs to completion and halts: the VM is stopped right after.
@@ -145,13 +152,30 @@ function vmctlStart(call: ToolCall): ToolOutput {
   });
 }
 
+/** OpenBSD's install images (installNN.img / .iso, as cached "<hash>-install76.img"): booting one runs the installer. */
+const INSTALLER = /install\d+\.(img|iso)$/;
+
+/** makefs -t cd9660 -o label=cidata,... IMAGE DIR: the seed ISO; the simulated guest's cloud-init takes its keys. */
+const makefs: ToolImpl = (call) => {
+  const args = call.args;
+  const [image, dir] = args.filter((a, i) => !a.startsWith('-') && !['-t', '-o', '-s', '-S', '-B', '-b', '-f', '-F', '-M', '-m', '-N', '-O', '-R'].includes(args[i - 1]));
+  if (!image || !dir) return { stderr: 'usage: makefs [-x] [-B endian] [-b free-blocks] [-d debug-mask] [-F mtree-specfile] [-f free-files] [-M minimum-size] [-m maximum-size] [-N userdb-dir] [-O offset] [-o fs-options] [-S sector-size] [-s image-size] [-t fs-type] image-file directory\n', code: 1 };
+  const from = resolve(call.cwd, dir);
+  if (!existsSync(from)) return { stderr: `makefs: ${dir}: No such file or directory\n`, code: 1 };
+  const userData = join(from, 'user-data');
+  const text = existsSync(userData) ? readFileSync(userData, 'utf8') : '';
+  writeFileSync(resolve(call.cwd, image), Buffer.concat([Buffer.from(`CD001 ${/label=([^,]+)/.exec(args.join(' '))?.[1] ?? ''} (host-sim)\n`), Buffer.from(text)]));
+  if (/label=cidata\b/.test(args.join(' '))) authorizeGuestKeys(call.config, userDataKeys(text));
+  return ok();
+};
+
 /**
- * The simulated autoinstall(8): reads install.conf next to the first disk (where the agent puts the
+ * The simulated autoinstall(8): reads install.conf next to the target disk (where the agent puts the
  * response file it serves), gives root's "Public ssh key" to the guest's sshd stand-in, and halts
  * at once, as an installer that ran to completion does.
  */
 function installFromMedia(call: ToolCall, m: SimMachine): void {
-  const disk = m.disks?.[0];
+  const disk = m.disks?.filter((d) => !INSTALLER.test(basename(d))).at(-1);
   const conf = disk ? join(dirname(disk), 'install.conf') : '';
   if (!disk || !existsSync(conf)) return;
   const keys = readFileSync(conf, 'utf8').split('\n').map((l) => /^Public ssh key for (?:root account|user \S+) = (.+)$/.exec(l)?.[1]).filter((k): k is string => Boolean(k));
@@ -324,4 +348,4 @@ const ifconfig: ToolImpl = (call) => {
   });
 };
 
-export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, sysctl, pfctl, fw_update: fwUpdate, ifconfig, arp };
+export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, sysctl, pfctl, fw_update: fwUpdate, ifconfig, arp, makefs };

@@ -1,18 +1,25 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { SeedInputError } from '../../provisioning/cloud-init';
+import { renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
 import { installAgentOverSsh } from '../../provisioning/install-agent';
 import { GuestKeyStore } from '../../provisioning/keys';
 import { renderOpenBsdInstallConf } from '../../provisioning/openbsd-install';
-import { cachedImage, checkChildName, childTimings, sleep, withRollback } from '../children';
+import { cachedImage, checkChildName, childTimings, CreatedResources, sleep, withRollback } from '../children';
 import { HostTools, hostPath, progress } from '../host';
 import { parseArpTable, parseTapDescriptions, parseVmctlStatus, scaledToMb } from './parsers';
 
 /** Where a vmd child's files live: `<dir>/<name>/` (disk.qcow2, install.conf); SYSFLEET_VMD_VM_DIR moves it. */
 export function vmdVmDir(env: NodeJS.ProcessEnv): string {
   return env.SYSFLEET_VMD_VM_DIR ?? hostPath('/var/vmm/sysfleet', env);
+}
+
+const BOOT_ARGS_FILE = 'vmctl-start.json';
+
+/** OpenBSD guests are installed with autoinstall(8); every other vmd distribution is a cloud image. */
+function isOpenBsd(installIdentifier: string): boolean {
+  return /^openbsd/i.test(installIdentifier);
 }
 
 function vmState(state: string): ChildVmState {
@@ -72,10 +79,24 @@ export class VmmChildren {
     return info;
   }
 
+  /**
+   * `vmctl start` arguments that boot the VM from its disk. vmd forgets a VM that is not in vm.conf once
+   * it stops, so the create stores them in the VM's directory and every later start gives them again.
+   */
+  private async bootArgs(name: string): Promise<string[]> {
+    try {
+      const saved: unknown = JSON.parse(await readFile(join(vmdVmDir(this.env), name, BOOT_ARGS_FILE), 'utf8'));
+      if (Array.isArray(saved) && saved.every((a) => typeof a === 'string' && /^[A-Za-z0-9_./:-]+$/.test(a))) return [...saved, name];
+    } catch {
+      // Not made by this agent (or by an older one): vmd must know it from vm.conf.
+    }
+    return [name];
+  }
+
   async start(name: string, ctx: JobContext): Promise<ChildInfo> {
-    const before = await this.mustExist(name, 'start');
-    if (before.state === 'running') await progress(ctx, 'start', `${name} is already running`, 90);
-    else await this.vmctl('start', ['start', name], ctx.signal);
+    const before = await this.info(checkChildName(name));
+    if (before?.state === 'running') await progress(ctx, 'start', `${name} is already running`, 90);
+    else await this.vmctl('start', ['start', ...(await this.bootArgs(name))], ctx.signal);
     return this.mustExist(name, 'start');
   }
 
@@ -93,7 +114,7 @@ export class VmmChildren {
   async restart(name: string, ctx: JobContext): Promise<ChildInfo> {
     const before = await this.mustExist(name, 'restart');
     if (before.state === 'running') await this.vmctl('restart', ['stop', '-w', name], ctx.signal);
-    await this.vmctl('restart', ['start', name], ctx.signal);
+    await this.vmctl('restart', ['start', ...(await this.bootArgs(name))], ctx.signal);
     await progress(ctx, 'restart', `${name} restarted`, 90);
     return this.mustExist(name, 'restart');
   }
@@ -112,6 +133,63 @@ export class VmmChildren {
     }
   }
 
+  /**
+   * OpenBSD: the install image is the first disk (the installer boots from it and installs onto sd1);
+   * autoinstall(8) takes its answers from install.conf in the VM's directory, which the host serves to
+   * the installer (see docs/hypervisors.md). The installer halts the VM when it is done.
+   */
+  private async autoinstall(p: ChildCreateParams, ctx: JobContext, v: { dir: string; disk: string; media: string; key: string; vmArgs: string[]; made: CreatedResources }): Promise<{ username: string }> {
+    const timings = childTimings(this.env);
+    const sets = new URL(p.distribution.imageUrl ?? 'https://cdn.openbsd.org/');
+    let conf: string;
+    try {
+      // OpenBSD takes only bcrypt password hashes: a SHA-512 one is not applied (key login only).
+      conf = renderOpenBsdInstallConf({
+        hostname: p.hostname, rootPublicKey: v.key, username: p.username === 'root' ? undefined : p.username, userPublicKey: p.sshPublicKeys[0],
+        setsServer: sets.host, setsDirectory: `pub/OpenBSD/${p.distribution.version}/amd64`, disk: 'sd1',
+      });
+    } catch (e) {
+      if (e instanceof SeedInputError) throw new StepError('install-media', e.message);
+      throw e;
+    }
+    await writeFile(join(v.dir, 'install.conf'), conf, { mode: 0o644 });
+    await progress(ctx, 'install-media', `install media ${v.media} and autoinstall response file ${join(v.dir, 'install.conf')}`, 25);
+    await this.vmctl('install', ['start', ...v.vmArgs, '-d', v.media, '-d', v.disk, p.name], ctx.signal);
+    v.made.add(`VM ${p.name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', p.name])));
+    await progress(ctx, 'install', `unattended install of ${p.name} running`, 30);
+    const deadline = Date.now() + timings.installTimeoutMs;
+    for (;;) {
+      // The installer halts the VM at the end: vmd then shows it stopped, or forgets it (not in vm.conf).
+      const vm = await this.info(p.name);
+      if (!vm || vm.state === 'stopped') break;
+      if (Date.now() > deadline) throw new StepError('install', `the unattended install of ${p.name} did not finish within ${Math.round(timings.installTimeoutMs / 1000)} s`);
+      await sleep(timings.ipIntervalMs, ctx.signal);
+    }
+    await progress(ctx, 'install', 'installer finished and halted', 40);
+    // install.conf gives root the one-off key: log in as root, no doas needed.
+    return { username: 'root' };
+  }
+
+  /** A cloud image (Debian, Ubuntu, Alpine): a NoCloud seed ISO labelled cidata (makefs), attached as the CD-ROM. */
+  private async cloudImage(p: ChildCreateParams, ctx: JobContext, v: { dir: string; key: string; made: CreatedResources }): Promise<{ username: string; elevate?: 'sudo' }> {
+    let seed;
+    try {
+      seed = renderNoCloudSeed({ instanceId: p.name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: v.key, shell: '/bin/sh' });
+    } catch (e) {
+      if (e instanceof SeedInputError) throw new StepError('seed', e.message);
+      throw e;
+    }
+    const seedDir = join(v.dir, 'cidata');
+    await mkdir(seedDir, { recursive: true });
+    await writeFile(join(seedDir, 'user-data'), seed.userData, { mode: 0o600 });
+    await writeFile(join(seedDir, 'meta-data'), seed.metaData, { mode: 0o644 });
+    const iso = join(v.dir, 'seed.iso');
+    await this.tools.step('seed', 'makefs', ['-t', 'cd9660', '-o', 'label=cidata,rockridge', iso, seedDir], { signal: ctx.signal });
+    v.made.add(`seed ${iso}`, () => rm(iso, { force: true }));
+    await progress(ctx, 'seed', `cloud-init seed for ${p.username}@${p.hostname} with the one-off key`, 30);
+    return p.username === 'root' ? { username: 'root' } : { username: p.username, elevate: 'sudo' };
+  }
+
   async create(p: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult> {
     const name = checkChildName(p.name);
     const timings = childTimings(this.env);
@@ -128,44 +206,26 @@ export class VmmChildren {
       const disk = join(dir, 'disk.qcow2');
       await mkdir(dir, { recursive: true, mode: 0o750 });
       made.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
-      await progress(ctx, 'disk', `vmctl create -s ${p.diskGb}G ${disk}`, 20);
-      await this.vmctl('disk', ['create', '-s', `${p.diskGb}G`, disk], ctx.signal);
+      // A cloud image is the base of the VM's qcow2; an OpenBSD install image boots the installer onto an empty disk.
+      const base = isOpenBsd(dist.installIdentifier) ? [] : ['-b', media];
+      await progress(ctx, 'disk', `vmctl create ${base.join(' ')}${base.length ? ' ' : ''}-s ${p.diskGb}G ${disk}`, 20);
+      await this.vmctl('disk', ['create', ...base, '-s', `${p.diskGb}G`, disk], ctx.signal);
       made.add(`disk ${disk}`, () => rm(disk, { force: true }));
 
       const keys = new GuestKeyStore(this.stateDir);
       const key = keys.ensure(name);
       made.add(`one-off SSH key ${keys.fileOf(name)}`, async () => keys.delete(name));
-      const sets = new URL(dist.imageUrl ?? 'https://cdn.openbsd.org/');
-      let conf: string;
-      try {
-        // OpenBSD takes only bcrypt password hashes: a SHA-512 one is not applied (key login only).
-        conf = renderOpenBsdInstallConf({
-          hostname: p.hostname, rootPublicKey: key.publicKey, username: p.username === 'root' ? undefined : p.username,
-          userPublicKey: p.sshPublicKeys[0], setsServer: sets.host, setsDirectory: `pub/OpenBSD/${dist.version}/amd64`,
-        });
-      } catch (e) {
-        if (e instanceof SeedInputError) throw new StepError('install-media', e.message);
-        throw e;
-      }
-      await writeFile(join(dir, 'install.conf'), conf, { mode: 0o644 });
-      await progress(ctx, 'install-media', `install media ${media} and autoinstall response file ${join(dir, 'install.conf')}`, 25);
-
-      const common = ['-m', `${p.memoryMb}M`, '-L', '-i', '1', '-d', disk];
-      await this.vmctl('install', ['start', ...common, '-r', media, name], ctx.signal);
-      made.add(`VM ${name}`, async () => {
-        await this.tools.probe('vmctl', ['stop', '-f', name]);
-      });
-      await progress(ctx, 'install', `unattended install of ${name} running`, 30);
-      const deadline = Date.now() + timings.installTimeoutMs;
-      for (;;) {
-        const vm = await this.info(name);
-        if (vm?.state === 'stopped') break;
-        if (Date.now() > deadline) throw new StepError('install', `the unattended install of ${name} did not finish within ${Math.round(timings.installTimeoutMs / 1000)} s`);
-        await sleep(timings.ipIntervalMs, ctx.signal);
-      }
-      await progress(ctx, 'install', 'installer finished and halted', 40);
-      await this.vmctl('boot', ['start', name], ctx.signal);
-      await progress(ctx, 'boot', `${name} restarted from its disk`, 45);
+      const vmArgs = ['-m', `${p.memoryMb}M`, '-L', '-i', '1'];
+      // The seed stays attached on later boots: cloud-init sees the same instance-id and does nothing again.
+      const bootArgs = [...vmArgs, '-d', disk, ...(isOpenBsd(dist.installIdentifier) ? [] : ['-r', join(dir, 'seed.iso')])];
+      await writeFile(join(dir, BOOT_ARGS_FILE), JSON.stringify(bootArgs) + '\n', { mode: 0o644 });
+      let login: { username: string; elevate?: 'sudo' };
+      if (isOpenBsd(dist.installIdentifier)) {
+        login = await this.autoinstall(p, ctx, { dir, disk, media, key: key.publicKey, vmArgs, made });
+      } else login = await this.cloudImage(p, ctx, { dir, key: key.publicKey, made });
+      await this.vmctl('boot', ['start', ...bootArgs, name], ctx.signal);
+      if (!isOpenBsd(dist.installIdentifier)) made.add(`VM ${name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', name])));
+      await progress(ctx, 'boot', `${name} started from its disk`, 45);
 
       let ip: string | undefined;
       for (let attempt = 1; attempt <= timings.ipAttempts && !ip; attempt++) {
@@ -176,9 +236,8 @@ export class VmmChildren {
       if (!ip) throw new StepError('ip', `${name} has no address on its vmd local interface after ${timings.ipAttempts} tries`);
       await progress(ctx, 'ip', `${name} has address ${ip}`, 50);
 
-      // install.conf gives root the one-off key: log in as root, no doas needed.
       await installAgentOverSsh(ctx, {
-        host: ip, username: 'root', key, commands: dist.installCommands, secrets: p.agentInstall ? [p.agentInstall.enrollmentToken] : [],
+        host: ip, ...login, key, commands: dist.installCommands, secrets: p.agentInstall ? [p.agentInstall.enrollmentToken] : [],
         attempts: timings.sshAttempts, intervalMs: timings.sshIntervalMs, percentFrom: 55, percentTo: 95,
       });
       await progress(ctx, 'enrol', `agent installed in ${name}; it enrols with its single-use token`, 100);

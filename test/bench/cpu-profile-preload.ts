@@ -1,8 +1,11 @@
-// Preloaded into the server (NODE_OPTIONS=--require, since --cpu-prof is not allowed there) when
-// BENCH_CPU_PROF is set: profiles the whole process and writes <dir>/server-<pid>.cpuprofile at SIGTERM or exit.
-const { Session } = require('node:inspector');
-const { mkdirSync, writeFileSync } = require('node:fs');
-const path = require('node:path');
+/**
+ * Preloaded into the server (NODE_OPTIONS=--require dist/cpu-profile-preload.cjs, since --cpu-prof is
+ * not allowed there) when BENCH_CPU_PROF is set: profiles the whole process and writes
+ * <dir>/server-<pid>.cpuprofile at SIGTERM or exit.
+ */
+import { Session } from 'node:inspector';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 const dir = process.env.BENCH_CPU_PROF_DIR;
 if (dir) {
@@ -17,7 +20,7 @@ if (dir) {
     written = true;
     // A session on the same thread answers synchronously, so this works inside 'exit' too.
     session.post('Profiler.stop', (err, result) => {
-      if (err) return process.stderr.write(`cpu profile: ${err.message}\n`);
+      if (err) return void process.stderr.write(`cpu profile: ${err.message}\n`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, `server-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });

@@ -1,0 +1,130 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTool, ToolOutput } from '../cli';
+import { configureSimulation } from '../environment';
+import { initialState, readState, STATE_FILE, updateState, writeJsonAtomic } from '../state';
+import { userDataKeys } from './guests';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx5bJ2OlJt1m4v9wM0p8TQcVhYzZ7kJ0q2g7pXbQm1A sysfleet-web1';
+
+function simHost(kind: 'kvm' | 'vmm' | 'wsl') {
+  const dir = mkdtempSync(join(tmpdir(), `host-sim-guests-${kind}-`));
+  writeJsonAtomic(join(dir, STATE_FILE), initialState(kind));
+  const env = { ...process.env, SYSFLEET_SIM_STATE: dir, SYSFLEET_HOST_ROOT: join(dir, 'root') };
+  const tool = (name: string, ...args: string[]): ToolOutput => runTool(name, args, env, dir);
+  const text = (o: ToolOutput) => (Buffer.isBuffer(o.stdout) ? o.stdout.toString('utf16le') : (o.stdout ?? ''));
+  return { dir, tool, text, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe('simulated KVM guest creation', () => {
+  const host = simHost('kvm');
+  beforeAll(() =>
+    updateState(host.dir, (s) => {
+      s.packages.push('qemu-utils', 'cloud-image-utils', 'virtinst', 'libvirt-clients', 'libvirt-daemon-system');
+      s.services.libvirtd = { enabled: true, running: true };
+      s.networks.push({ name: 'default', uuid: 'u', forward: 'nat', bridge: 'virbr0', active: true, autostart: true, persistent: true });
+    }),
+  );
+  afterAll(() => host.cleanup());
+
+  it('qemu-img makes an overlay on its backing file, resizes it, refuses to shrink, and reports it', () => {
+    writeFileSync(join(host.dir, 'base.img'), Buffer.alloc(4096));
+    expect(host.tool('qemu-img', 'create', '-f', 'qcow2', '-b', 'base.img', 'o.qcow2')).toMatchObject({ code: 1, stderr: expect.stringMatching(/Backing file specified without backing format/) });
+    const created = host.tool('qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', 'base.img', 'o.qcow2');
+    expect(created).toMatchObject({ code: 0, stdout: "Formatting 'o.qcow2', fmt=qcow2 cluster_size=65536 extended_l2=off compression_type=zlib size=4096 backing_file=base.img backing_fmt=qcow2 lazy_refcounts=off refcount_bits=16\n" });
+    expect(host.tool('qemu-img', 'resize', 'o.qcow2', '20G')).toMatchObject({ code: 0, stdout: 'Image resized.\n' });
+    expect(host.tool('qemu-img', 'resize', 'o.qcow2', '1G')).toMatchObject({ code: 1, stderr: expect.stringMatching(/--shrink/) });
+    const info = host.text(host.tool('qemu-img', 'info', 'o.qcow2'));
+    expect(info).toMatch(/^image: o\.qcow2\nfile format: qcow2\nvirtual size: 20 GiB \(21474836480 bytes\)\n/);
+    expect(info).toMatch(/\nbacking file: base\.img\nbacking file format: qcow2\n/);
+  });
+
+  it('cloud-localds writes the seed and hands the user-data keys to the guest sshd stand-in', () => {
+    const authorized = join(host.dir, 'authorized_keys');
+    configureSimulation(host.dir, { guestAuthorizedKeysFile: authorized });
+    writeFileSync(join(host.dir, 'user-data'), `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys:\n      - "${KEY}"\nssh_pwauth: false\n`);
+    writeFileSync(join(host.dir, 'meta-data'), 'instance-id: web1\n');
+    expect(host.tool('cloud-localds', 'seed.iso', 'user-data', 'meta-data')).toMatchObject({ code: 0 });
+    expect(existsSync(join(host.dir, 'seed.iso'))).toBe(true);
+    expect(readFileSync(authorized, 'utf8')).toBe(KEY + '\n');
+    writeFileSync(join(host.dir, 'plain'), 'echo hi\n');
+    expect(host.tool('cloud-localds', 'x.iso', 'plain')).toMatchObject({ code: 1, stderr: expect.stringMatching(/not #cloud-config/) });
+  });
+
+  it('virt-install defines and starts a domain once; a second one of the same name fails like virt-install', () => {
+    const args = ['--import', '--name', 'web1', '--memory', '1024', '--vcpus', '2', '--disk', 'path=o.qcow2,format=qcow2', '--disk', 'path=seed.iso,device=cdrom', '--network', 'network=default', '--osinfo', 'debian12', '--noautoconsole'];
+    expect(host.tool('virt-install', ...args)).toMatchObject({ code: 0, stdout: expect.stringMatching(/Domain creation completed\.\n$/) });
+    expect(readState(host.dir).machines[0]).toMatchObject({ name: 'web1', state: 'running', vcpus: 2, memoryKiB: 1024 * 1024, disks: [join(host.dir, 'o.qcow2')] });
+    expect(host.tool('virt-install', ...args)).toMatchObject({ code: 1, stderr: "ERROR    Guest name 'web1' is already in use.\n" });
+    expect(host.tool('virt-install', ...args.map((a) => (a === 'web1' ? 'web2' : a === 'network=default' ? 'network=nope' : a)))).toMatchObject({ code: 1, stderr: expect.stringMatching(/no network with matching name 'nope'/) });
+    const addr = host.tool('virsh', 'domifaddr', 'web1', '--source', 'lease');
+    expect(addr.stdout).toMatch(/^ Name {7}MAC address {10}Protocol {5}Address\n-{79}\n vnet0 {6}52:54:00:[0-9a-f:]{8} {4}ipv4 {9}192\.168\.122\.45\/24\n\n$/);
+    expect(host.tool('virsh', 'destroy', 'web1')).toMatchObject({ code: 0 });
+    expect(host.tool('virsh', 'undefine', 'web1', '--remove-all-storage')).toMatchObject({ code: 0, stdout: `Domain 'web1' has been undefined\nVolume 'vda'(${join(host.dir, 'o.qcow2')}) removed.\n\n` });
+    expect(existsSync(join(host.dir, 'o.qcow2'))).toBe(false);
+    expect(existsSync(join(host.dir, 'seed.iso'))).toBe(true);
+  });
+
+  it('finds the keys of every ssh_authorized_keys list, quoted or not, and nothing else', () => {
+    expect(userDataKeys(`#cloud-config\nusers:\n  - name: a\n    ssh_authorized_keys:\n      - ${KEY}\n      - "${KEY.replace('web1', 'two')}"\n    shell: /bin/bash\nwrite_files:\n  - content: "${KEY.replace('web1', 'not-a-key-list')}"\n`)).toEqual([KEY, KEY.replace('web1', 'two')]);
+  });
+});
+
+describe('simulated vmd guests', () => {
+  const host = simHost('vmm');
+  beforeAll(() => updateState(host.dir, (s) => (s.services.vmd = { enabled: true, running: true })));
+  afterAll(() => host.cleanup());
+
+  it('vmctl create makes a disk once; start with install media runs the autoinstall and halts; start from disk runs it with an address', () => {
+    const authorized = join(host.dir, 'authorized_keys');
+    configureSimulation(host.dir, { guestAuthorizedKeysFile: authorized, guestIp: '127.0.0.9' });
+    expect(host.tool('vmctl', 'create', '-s', '2G', 'disk.qcow2')).toMatchObject({ code: 0, stderr: 'vmctl: qcow2 imagefile created\n' });
+    expect(host.tool('vmctl', 'create', '-s', '2G', 'disk.qcow2')).toMatchObject({ code: 1, stderr: 'vmctl: could not create disk.qcow2: File exists\n' });
+    writeFileSync(join(host.dir, 'install.conf'), `System hostname = bsd1\nPublic ssh key for root account = ${KEY}\n`);
+    writeFileSync(join(host.dir, 'install76.img'), 'media');
+    expect(host.tool('vmctl', 'start', '-m', '512M', '-L', '-i', '1', '-d', 'install76.img', '-d', 'disk.qcow2', 'bsd1')).toMatchObject({ code: 0, stderr: 'vmctl: started vm 1 successfully, tty /dev/ttyp0\n' });
+    expect(readFileSync(authorized, 'utf8')).toBe(KEY + '\n');
+    expect(host.text(host.tool('vmctl', 'status'))).toMatch(/ {4}1 {5}- {5}1 {4}512M {7}- {7}- {9}root {2}stopped bsd1\n$/);
+    expect(host.tool('vmctl', 'start', '-m', '512M', '-L', '-i', '1', '-d', 'disk.qcow2', 'bsd1')).toMatchObject({ code: 0 });
+    expect(host.text(host.tool('vmctl', 'status'))).toMatch(/running bsd1\n$/);
+    expect(host.text(host.tool('ifconfig', 'tap'))).toMatch(/^tap0: flags=.*\n(\t.*\n)*\tdescription: vm1-if0-bsd1\n/);
+    expect(host.text(host.tool('arp', '-an'))).toMatch(/\n127\.0\.0\.9 +fe:e1:ba:d0:[0-9a-f:]{5} +tap0 19m58s\n$/);
+    expect(host.tool('vmctl', 'stop', '-f', 'bsd1')).toMatchObject({ code: 0, stdout: 'stopping vm bsd1: forced to terminate vm 1\n' });
+    rmSync(join(host.dir, 'disk.qcow2'));
+    expect(host.text(host.tool('vmctl', 'status'))).not.toMatch(/bsd1/);
+  });
+
+  it('makefs makes a cidata seed whose keys the guest takes; vmctl create -b derives a disk from a cloud image', () => {
+    const authorized = join(host.dir, 'authorized_keys2');
+    configureSimulation(host.dir, { guestAuthorizedKeysFile: authorized });
+    mkdirSync(join(host.dir, 'cidata'));
+    writeFileSync(join(host.dir, 'cidata/user-data'), `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys:\n      - "${KEY}"\n`);
+    expect(host.tool('makefs', '-t', 'cd9660', '-o', 'label=cidata,rockridge', 'seed.iso', 'cidata')).toMatchObject({ code: 0 });
+    expect(readFileSync(authorized, 'utf8')).toBe(KEY + '\n');
+    writeFileSync(join(host.dir, 'debian.qcow2'), 'base');
+    expect(host.tool('vmctl', 'create', '-b', 'debian.qcow2', '-s', '20G', 'deb.qcow2')).toMatchObject({ code: 0, stderr: 'vmctl: qcow2 imagefile created\n' });
+    expect(readFileSync(join(host.dir, 'deb.qcow2'), 'latin1')).toContain(`"backing":"${join(host.dir, 'debian.qcow2')}"`);
+  });
+});
+
+describe('simulated WSL distributions', () => {
+  const host = simHost('wsl');
+  beforeAll(() => updateState(host.dir, (s) => (s.wsl.installed = true)));
+  afterAll(() => host.cleanup());
+
+  it('installs under a name once, runs commands in the guest dir, terminates and unregisters', () => {
+    expect(host.text(host.tool('wsl.exe', '--install', '-d', 'Debian', '--name', 'deb1', '--no-launch'))).toMatch(/Distribution successfully installed/);
+    const again = host.tool('wsl.exe', '--install', '-d', 'Debian', '--name', 'deb1', '--no-launch');
+    expect(again.code).toBe(1);
+    expect(host.text(again)).toMatch(/ERROR_ALREADY_EXISTS/);
+    const run = host.tool('wsl.exe', '-d', 'deb1', '-u', 'root', '--', 'sh', '-c', 'pwd; echo -v; exit 3');
+    expect(run.code).toBe(3);
+    expect(String(run.stdout)).toBe(`${join(host.dir, 'guests', 'deb1')}\n-v\n`);
+    expect(host.text(host.tool('wsl.exe', '-l', '-v'))).toMatch(/\* deb1 +Running +2\r\n$/);
+    expect(host.tool('wsl.exe', '--terminate', 'deb1').code).toBe(0);
+    expect(host.text(host.tool('wsl.exe', '-l', '-v'))).toMatch(/\* deb1 +Stopped +2\r\n$/);
+    expect(host.tool('wsl.exe', '--unregister', 'deb1').code).toBe(0);
+    expect(host.text(host.tool('wsl.exe', '--unregister', 'deb1'))).toMatch(/WSL_E_DISTRO_NOT_FOUND/);
+  });
+});
