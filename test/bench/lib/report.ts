@@ -58,6 +58,8 @@ export function renderTable(results: ScenarioResult[], judged: boolean): string 
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row: string[]) => `| ${row.map((cell, c) => pad(cell, widths[c])).join(' | ')} |`;
   const out = [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)];
+  const notes = results.flatMap((r) => r.figures.filter((f) => f.note).map((f) => `  [${r.id}] ${f.label.trim()}: ${f.note}`));
+  if (notes.length) out.push('', 'notes:', ...notes);
   out.push('', 'correctness:');
   for (const r of results) for (const c of r.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} [${r.id}] ${c.label}${c.detail ? ` (${c.detail})` : ''}`);
   return out.join('\n');
