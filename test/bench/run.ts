@@ -19,7 +19,7 @@ import { loadOrCreateKeys } from './lib/keys';
 import { rssBytes } from './lib/proc';
 import { judge, renderTable, ScenarioResult } from './lib/report';
 import { BenchContext, enrolmentStorm, fanOut, idleCapacity, rawBaseline, reconnectStorm, ScenarioOutput, singleCommand, sustainedJobs } from './lib/scenarios';
-import { BenchSize, sizeFromEnv } from './lib/sizes';
+import { BenchSize, SIZES, sizeFromEnv } from './lib/sizes';
 
 export interface BenchOptions {
   size: BenchSize;
@@ -166,7 +166,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const report: BenchReport = { startedAt: startedAt.toISOString(), size, machine, serverEnv: BENCH_SERVER_ENV, scenarios, ok, table };
   if (opts.resultsDir) {
     mkdirSync(opts.resultsDir, { recursive: true });
-    const suffix = size.name === 'full' ? '' : `-${size.name}`;
+    // Only a standard full run is "the" result: smoke and overridden sizes get their own names.
+    const standard = JSON.stringify(size) === JSON.stringify(SIZES[size.name]);
+    const suffix = size.name === 'full' && standard ? '' : `-${standard ? size.name : 'custom'}`;
     const file = path.join(opts.resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}${suffix}.json`);
     const json = JSON.stringify(report, null, 2) + '\n';
     writeFileSync(file, json);

@@ -93,14 +93,14 @@ export function createChildHandlers(services: Pick<AgentServices, 'stateDir'>, e
   const create: CommandHandler<ChildCreateParams> = {
     command: 'child.create',
     params: ChildCreateParams,
-    run: async (params, ctx) => ({ ...(await driver(params.childType).createChild(params, ctx)) }),
+    run: async (params, ctx) => ({ ...(await driver(params.childType).children.create(params, ctx)) }),
   };
   const start: CommandHandler<ChildActionParams> = {
     command: 'child.start',
     params: ChildActionParams,
     run: async (params, ctx) => {
       const d = driver(params.childType);
-      return { child: await d.startChild(params.name, ctx), children: await after(d) };
+      return { child: await d.children.start(params.name, ctx), children: await after(d) };
     },
   };
   const stop: CommandHandler<ChildStopParams> = {
@@ -108,7 +108,7 @@ export function createChildHandlers(services: Pick<AgentServices, 'stateDir'>, e
     params: ChildStopParams,
     run: async (params, ctx) => {
       const d = driver(params.childType);
-      const child = await d.stopChild(params.name, params.force, ctx);
+      const child = await d.children.stop(params.name, params.force, ctx);
       return { ...(child ? { child } : {}), children: await after(d) };
     },
   };
@@ -117,7 +117,7 @@ export function createChildHandlers(services: Pick<AgentServices, 'stateDir'>, e
     params: ChildActionParams,
     run: async (params, ctx) => {
       const d = driver(params.childType);
-      return { child: await d.restartChild(params.name, ctx), children: await after(d) };
+      return { child: await d.children.restart(params.name, ctx), children: await after(d) };
     },
   };
   const remove: CommandHandler<ChildDeleteParams> = {
@@ -125,7 +125,7 @@ export function createChildHandlers(services: Pick<AgentServices, 'stateDir'>, e
     params: ChildDeleteParams,
     run: async (params, ctx) => {
       const d = driver(params.childType);
-      await d.deleteChild(params.name, params.deleteDisk, ctx);
+      await d.children.delete(params.name, params.deleteDisk, ctx);
       return { children: await after(d) };
     },
   };

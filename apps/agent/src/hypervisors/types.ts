@@ -11,19 +11,27 @@ export interface Hypervisor {
   initialize(ctx: JobContext): Promise<void>;
   configureNetwork(params: VirtualizationConfigureNetworkParams, ctx: JobContext): Promise<void>;
 
+  /** The hypervisor's child VMs. */
+  readonly children: ChildOperations;
+  /** Every VM of this hypervisor; null when it does not apply to the host or cannot be asked (not installed / not running). */
+  listChildren(): Promise<ChildInfo[] | null>;
+}
+
+/** What a hypervisor does with its child VMs, one implementation per driver. */
+export interface ChildOperations {
   /**
    * child.create: makes the VM step by step; a failure removes what was made (unless keepOnFailure) and
    * throws a StepError whose `result` is ChildCreateFailure.
    */
-  createChild(params: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult>;
+  create(params: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult>;
   /** Each returns the VM afterwards (stop: undefined when it does not exist, which is not an error). */
-  startChild(name: string, ctx: JobContext): Promise<ChildInfo>;
-  stopChild(name: string, force: boolean, ctx: JobContext): Promise<ChildInfo | undefined>;
-  restartChild(name: string, ctx: JobContext): Promise<ChildInfo>;
+  start(name: string, ctx: JobContext): Promise<ChildInfo>;
+  stop(name: string, force: boolean, ctx: JobContext): Promise<ChildInfo | undefined>;
+  restart(name: string, ctx: JobContext): Promise<ChildInfo>;
   /** Idempotent: a VM that is not there is already deleted. */
-  deleteChild(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void>;
-  /** Every VM of this hypervisor; null when the hypervisor cannot be asked (not installed / not running). */
-  listChildren(): Promise<ChildInfo[] | null>;
+  delete(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void>;
+  /** Every VM; null when the hypervisor cannot be asked. */
+  list(): Promise<ChildInfo[] | null>;
 }
 
 /** Output a parser did not expect: never guess, say what was wrong. */

@@ -1,4 +1,4 @@
-import type { ChildCreateParams, ChildCreateResult, ChildInfo } from '@sysfleet/protocol';
+import type { ChildInfo } from '@sysfleet/protocol';
 import { WslChildren } from './wsl.children';
 import type { HypervisorStatus, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
@@ -13,32 +13,12 @@ export class WslDriver implements Hypervisor {
   readonly type = 'wsl' as const;
   private readonly tools: HostTools;
 
-  private readonly children: WslChildren;
+  readonly children: WslChildren;
 
   /** `stateDir`: the agent's state dir (image cache, one-off guest keys); child operations need it. */
   constructor(private readonly env: NodeJS.ProcessEnv = process.env, stateDir = env.SYSFLEET_STATE_DIR ?? '') {
     this.tools = new HostTools(env);
     this.children = new WslChildren(this.tools, env, stateDir);
-  }
-
-  createChild(params: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult> {
-    return this.children.create(params, ctx);
-  }
-
-  startChild(name: string, ctx: JobContext): Promise<ChildInfo> {
-    return this.children.start(name, ctx);
-  }
-
-  stopChild(name: string, force: boolean, ctx: JobContext): Promise<ChildInfo | undefined> {
-    return this.children.stop(name, force, ctx);
-  }
-
-  restartChild(name: string, ctx: JobContext): Promise<ChildInfo> {
-    return this.children.restart(name, ctx);
-  }
-
-  deleteChild(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void> {
-    return this.children.delete(name, deleteDisk, ctx);
   }
 
   async listChildren(): Promise<ChildInfo[] | null> {
