@@ -33,19 +33,33 @@ export interface JobOutcome {
 
 const OPEN = OPEN_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
 
+/** A server-side step of a job (queued, dispatched, its final state), written with the change it records. */
+export interface ServerEvent {
+  step: string;
+  message: string;
+}
+/** Inserts the server event for the row of CTE `j`; its step and message are parameters $n and $n+1. */
+const EVENT_FROM_J = (n: number) => `INSERT INTO job_events ("jobId", seq, source, step, message) SELECT id, NULL, 'server', $${n}, $${n + 1} FROM j`;
+
 /** The `jobs` table. Every state change is a conditional UPDATE so concurrent replicas cannot regress a job. */
 @Injectable()
 export class JobsRepository {
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 
-  /** Inserts a queued job; with an idempotency key already used by the same actor, returns that job instead. */
-  async insertQueued(job: NewJob): Promise<{ job: JobEntity; created: boolean }> {
+  /**
+   * Inserts a queued job together with its `queued` event, in one statement; with an idempotency key
+   * already used by the same actor, returns that job instead.
+   */
+  async insertQueued(job: NewJob, event: ServerEvent): Promise<{ job: JobEntity; created: boolean }> {
     const rows: JobEntity[] = await this.repo.query(
-      `INSERT INTO jobs (id, "hostId", type, params, "secretParams", status, "serialKey", "createdById", "createdBy", "idempotencyKey", "deadlineAt")
-       VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
-       ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
-       RETURNING *`,
-      [job.id, job.hostId, job.type, job.params, job.secretParams, job.serialKey, job.createdById, job.createdBy, job.idempotencyKey, job.deadlineAt],
+      `WITH j AS (
+         INSERT INTO jobs (id, "hostId", type, params, "secretParams", status, "serialKey", "createdById", "createdBy", "idempotencyKey", "deadlineAt")
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
+         ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
+         RETURNING *
+       ), e AS (${EVENT_FROM_J(11)})
+       SELECT * FROM j`,
+      [job.id, job.hostId, job.type, job.params, job.secretParams, job.serialKey, job.createdById, job.createdBy, job.idempotencyKey, job.deadlineAt, event.step, event.message],
     );
     if (rows.length) return { job: rows[0], created: true };
     const existing = await this.repo.findOneByOrFail({ createdBy: job.createdBy, idempotencyKey: job.idempotencyKey! });
@@ -65,9 +79,9 @@ export class JobsRepository {
     return { items, total };
   }
 
-  /** queued -> dispatched; null when the job was no longer queued. */
-  async markDispatched(id: string): Promise<JobEntity | null> {
-    return this.updateOne(`status = 'dispatched', "dispatchedAt" = now(), "dispatchCount" = "dispatchCount" + 1`, `status = 'queued'`, [id]);
+  /** queued -> dispatched, with its event; null when the job was no longer queued. */
+  async markDispatched(id: string, event: ServerEvent): Promise<JobEntity | null> {
+    return this.updateOne(`status = 'dispatched', "dispatchedAt" = now(), "dispatchCount" = "dispatchCount" + 1`, `status = 'queued'`, [id], event);
   }
 
   /** Counts a re-send of an already dispatched command. */
@@ -75,23 +89,33 @@ export class JobsRepository {
     await this.repo.query(`UPDATE jobs SET "dispatchCount" = "dispatchCount" + 1, "updatedAt" = now() WHERE id = $1`, [id]);
   }
 
-  /** Records the agent's latest step; the first one moves the job to running. */
-  async markProgress(id: string, step: string, percent: number | null): Promise<JobEntity | null> {
-    return this.updateOne(
-      `status = 'running', step = $2, percent = COALESCE($3, percent), "startedAt" = COALESCE("startedAt", now()),
-       "dispatchedAt" = COALESCE("dispatchedAt", now())`,
-      `status IN (${OPEN})`,
-      [id, step, percent],
+  /**
+   * Stores an agent step once per (job, seq) and, when it is new, makes it the job's latest step (the first
+   * one moves the job to running) — one statement. Null when the step was a re-send or the job is final.
+   */
+  async recordProgress(e: { jobId: string; seq: number; step: string; message: string; percent: number | null; at: Date }): Promise<JobEntity | null> {
+    const rows: JobEntity[] = await this.repo.query(
+      `WITH e AS (
+         INSERT INTO job_events ("jobId", seq, source, step, message, percent, at) VALUES ($1, $2, 'agent', $3, $4, $5, $6)
+         ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId"
+       )
+       UPDATE jobs SET status = 'running', step = $3, percent = COALESCE($5, jobs.percent), "startedAt" = COALESCE("startedAt", now()),
+              "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
+         FROM e WHERE jobs.id = e."jobId" AND jobs.status IN (${OPEN})
+       RETURNING jobs.*`,
+      [e.jobId, e.seq, e.step, e.message, e.percent, e.at],
     );
+    return rows[0] ?? null;
   }
 
-  /** Moves an open job to its final state; null when it was already final (a re-sent result). */
+  /** Moves an open job to its final state, with its event; null when it was already final (a re-sent result). */
   async finish(id: string, o: JobOutcome): Promise<JobEntity | null> {
     return this.updateOne(
       `status = $2, result = $3, error = $4, "failedStep" = $5, "finishedAt" = now(),
        percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE percent END`,
       `status IN (${OPEN})`,
       [id, o.status, o.result ?? null, o.error ?? null, o.failedStep ?? null],
+      { step: o.status, message: o.error ?? o.status },
     );
   }
 
@@ -128,8 +152,15 @@ export class JobsRepository {
     );
   }
 
-  private async updateOne(set: string, where: string, params: unknown[]): Promise<JobEntity | null> {
-    const [rows] = await this.repo.query(`UPDATE jobs SET ${set}, "updatedAt" = now() WHERE id = $1 AND ${where} RETURNING *`, params);
-    return (rows as JobEntity[])[0] ?? null;
+  /** One conditional UPDATE of a job, and optionally its server event in the same statement. */
+  private async updateOne(set: string, where: string, params: unknown[], event?: ServerEvent): Promise<JobEntity | null> {
+    const update = `UPDATE jobs SET ${set}, "updatedAt" = now() WHERE id = $1 AND ${where} RETURNING *`;
+    if (!event) {
+      const [rows] = await this.repo.query(update, params);
+      return (rows as JobEntity[])[0] ?? null;
+    }
+    const n = params.length + 1;
+    const rows: JobEntity[] = await this.repo.query(`WITH j AS (${update}), e AS (${EVENT_FROM_J(n)}) SELECT * FROM j`, [...params, event.step, event.message]);
+    return rows[0] ?? null;
   }
 }

@@ -34,7 +34,7 @@ function setup(job: JobEntity = makeJob()) {
     insertQueued: jest.fn(async () => ({ job, created: true })),
     findById: jest.fn(async () => job),
     markDispatched: jest.fn(async () => ({ ...job, status: 'dispatched' })),
-    markProgress: jest.fn(async () => ({ ...job, status: 'running' })),
+    recordProgress: jest.fn(async () => ({ ...job, status: 'running' }) as JobEntity | null),
     finish: jest.fn(async (_id: string, o: { status: string }) => ({ ...job, status: o.status })),
     requestCancel: jest.fn(async () => ({ ...job, cancelRequestedAt: new Date() })),
     listOpenForHost: jest.fn(async () => [job]),
@@ -43,7 +43,7 @@ function setup(job: JobEntity = makeJob()) {
     countRedispatch: jest.fn(async () => undefined),
     listOpen: jest.fn(async () => []),
   };
-  const events = { insertServerEvent: jest.fn(async () => ({})), insertAgentEvent: jest.fn(async () => true), listForJob: jest.fn(async () => []) };
+  const events = { insertServerEvent: jest.fn(async () => ({})), listForJob: jest.fn(async () => []) };
   const channel = {
     sendCommand: jest.fn(async () => ({ state: 'accepted' as const })),
     cancelJob: jest.fn(async () => ({ state: 'accepted' as const })),
@@ -53,7 +53,7 @@ function setup(job: JobEntity = makeJob()) {
   };
   const ui = { publish: jest.fn() };
   const hosts = { get: jest.fn(async () => ({ id: HOST, hostname: 'web-1', status: 'approved' })), updateFacts: jest.fn(async () => null) };
-  const queue = { add: jest.fn(async () => undefined), addBulk: jest.fn(async () => undefined) };
+  const queue = { add: jest.fn(async () => undefined), addBulk: jest.fn(async () => undefined), remove: jest.fn(async () => 1) };
   const types = new JobTypes();
   const applied: unknown[] = [];
   types.register({ type: Command.InventoryRefresh, deadlineSeconds: 60, maxRunSeconds: 30, result: EchoResult, onSucceeded: async (_j, r) => void applied.push(r) });
@@ -72,7 +72,7 @@ describe('JobsService', () => {
     const { service, jobs, queue, ui, job } = setup();
     const { created } = await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {} satisfies InventoryRefreshParams, actor });
     expect(created).toBe(true);
-    expect(jobs.insertQueued).toHaveBeenCalledWith(expect.objectContaining({ hostId: HOST, createdBy: 'alice', serialKey: null }));
+    expect(jobs.insertQueued).toHaveBeenCalledWith(expect.objectContaining({ hostId: HOST, createdBy: 'alice', serialKey: null }), { step: 'queued', message: 'queued by alice' });
     expect(queue.add).toHaveBeenCalledWith('deliver', { jobId: job.id }, expect.objectContaining({ jobId: job.id }));
     expect(ui.publish).toHaveBeenCalledWith('job.updated', expect.objectContaining({ id: job.id, status: 'queued' }));
   });
@@ -142,15 +142,17 @@ describe('JobsService', () => {
   });
 
   it('stores each progress step once and moves the job to running', async () => {
-    const { service, events, jobs, ui } = setup();
+    const { service, jobs, ui } = setup();
     const p = { jobId: makeJob().id, seq: 1, step: 'collect', message: 'collecting facts', percent: 50, at: new Date().toISOString() };
     expect(await service.onProgress(HOST, p)).toEqual({ ok: true });
-    expect(jobs.markProgress).toHaveBeenCalledWith(p.jobId, 'collect', 50);
+    expect(jobs.recordProgress).toHaveBeenCalledWith(expect.objectContaining({ jobId: p.jobId, seq: 1, step: 'collect', percent: 50 }));
     expect(ui.publish).toHaveBeenCalledWith('job.event', expect.objectContaining({ seq: 1, step: 'collect' }));
-    events.insertAgentEvent.mockResolvedValueOnce(false);
-    jobs.markProgress.mockClear();
+    expect(ui.publish).toHaveBeenCalledWith('job.updated', expect.objectContaining({ status: 'running' }));
+    // A re-sent step is acknowledged and changes nothing.
+    jobs.recordProgress.mockResolvedValueOnce(null);
+    ui.publish.mockClear();
     expect(await service.onProgress(HOST, p)).toEqual({ ok: true });
-    expect(jobs.markProgress).not.toHaveBeenCalled();
+    expect(ui.publish).not.toHaveBeenCalled();
   });
 
   it('refuses progress and results for another host\'s job', async () => {
@@ -161,12 +163,13 @@ describe('JobsService', () => {
     expect(await service.onResult(other, { jobId: makeJob().id, status: 'succeeded', result: { echoed: 'x' }, finishedAt: at })).toMatchObject({ ok: false });
   });
 
-  it('stores a valid success and applies it', async () => {
-    const { service, jobs, applied } = setup(makeJob({ status: 'running' }));
+  it('stores a valid success, applies it and drops its delivery job', async () => {
+    const { service, jobs, applied, queue } = setup(makeJob({ status: 'running' }));
     const ack = await service.onResult(HOST, { jobId: makeJob().id, status: 'succeeded', result: { echoed: 'hi' }, finishedAt: new Date().toISOString() });
     expect(ack).toEqual({ ok: true });
     expect(applied).toEqual([expect.objectContaining({ echoed: 'hi' })]);
     expect(jobs.finish).toHaveBeenCalledWith(makeJob().id, expect.objectContaining({ status: 'succeeded' }));
+    expect(queue.remove).toHaveBeenCalledWith(makeJob().id);
   });
 
   it('refuses an invalid result and records the job as failed, not succeeded', async () => {

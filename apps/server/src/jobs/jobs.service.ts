@@ -80,6 +80,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   async create(input: CreateJobInput): Promise<{ job: JobEntity; created: boolean }> {
     const def = this.types.get(input.type);
     if (!def) throw JobErrors.UNKNOWN_TYPE(`Unknown job type "${input.type}"`);
+    const createdBy = input.actor.username;
     const { job, created } = await this.jobs.insertQueued({
       id: randomUUID(),
       hostId: input.hostId,
@@ -88,12 +89,11 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       secretParams: input.secretParams ? this.secrets.seal(JSON.stringify(input.secretParams)) : null,
       serialKey: def.serialKey?.(input.hostId, input.params) ?? null,
       createdById: input.actor.userId,
-      createdBy: input.actor.username,
+      createdBy,
       idempotencyKey: input.idempotencyKey ?? null,
       deadlineAt: new Date(Date.now() + this.types.deadlineSeconds(def) * 1000),
-    });
+    }, { step: 'queued', message: `queued by ${createdBy}` });
     if (created) {
-      await this.events.insertServerEvent(job.id, 'queued', `queued by ${job.createdBy}`);
       await this.enqueue(job.id);
       this.publish(job);
     }
@@ -175,11 +175,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   async onProgress(hostId: string, p: JobProgressPayload): Promise<ServerAck> {
     const job = await this.jobs.findById(p.jobId);
     if (!job || job.hostId !== hostId) return { ok: false, error: `unknown job ${p.jobId}` };
-    const inserted = await this.events.insertAgentEvent({ jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: new Date(p.at) });
-    if (!inserted) return { ok: true };
-    const updated = await this.jobs.markProgress(p.jobId, p.step, p.percent ?? null);
+    const updated = await this.jobs.recordProgress({ jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: new Date(p.at) });
+    if (!updated) return { ok: true }; // a re-sent step, or a job that has already finished
     this.ui.publish(UiEvent.JobEvent, { jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: p.at });
-    if (updated) this.publish(updated);
+    this.publish(updated);
     return { ok: true };
   }
 
@@ -227,11 +226,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       return 'refused';
     }
     if (job.status === 'queued') {
-      const dispatched = await this.jobs.markDispatched(job.id);
-      if (dispatched) {
-        await this.events.insertServerEvent(job.id, 'dispatched', ack.state === 'duplicate' ? 'the agent already had it' : 'delivered to the agent');
-        this.publish(dispatched);
-      }
+      const dispatched = await this.jobs.markDispatched(job.id, { step: 'dispatched', message: ack.state === 'duplicate' ? 'the agent already had it' : 'delivered to the agent' });
+      if (dispatched) this.publish(dispatched);
     } else {
       await this.jobs.countRedispatch(job.id);
     }
@@ -241,7 +237,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private async finish(job: JobEntity, outcome: JobOutcome): Promise<JobEntity | null> {
     const done = await this.jobs.finish(job.id, outcome);
     if (!done) return null;
-    await this.events.insertServerEvent(job.id, outcome.status, outcome.error ?? outcome.status);
+    // Its delivery job is done too; one being processed right now finds the job final and completes.
+    void this.queue.remove(job.id).catch(() => undefined);
     await this.types.get(job.type)?.onFinished?.(done).catch((e: unknown) => this.logger.error(`settling ${job.type} ${job.id}: ${(e as Error).message}`));
     this.publish(done);
     // Another job of the same host or child may have been waiting for this one.
