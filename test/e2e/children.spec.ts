@@ -15,7 +15,7 @@ import { configureSimulation, readSimState, simulateReboot, simulationEnvironmen
 import { login, ApiClient } from '../support/api';
 import { startAgent, AgentProcess } from '../support/agent';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
-import { waitFor } from '../support/ports';
+import { freePort, waitFor } from '../support/ports';
 import { startServer, ServerProcess } from '../support/server';
 import { startSshd, SshdProcess } from '../support/sshd';
 
@@ -104,7 +104,9 @@ describe('child VMs', () => {
 
     const token = (await api.post('/api/enrollment-tokens', { uses: 3, expiresInSeconds: 600, autoApprove: true })).body.secret as string;
     for (const kind of ['kvm', 'vmm', 'wsl'] as Kind[]) {
-      const env = { SYSFLEET_CHILD_SSH_ATTEMPTS: '3', SYSFLEET_CHILD_SSH_INTERVAL_MS: '300', SYSFLEET_CHILD_IP_ATTEMPTS: '5', SYSFLEET_CHILD_IP_INTERVAL_MS: '200' };
+      const env: Record<string, string> = { SYSFLEET_CHILD_SSH_ATTEMPTS: '3', SYSFLEET_CHILD_SSH_INTERVAL_MS: '300', SYSFLEET_CHILD_IP_ATTEMPTS: '5', SYSFLEET_CHILD_IP_INTERVAL_MS: '200' };
+      // vmd: the agent serves the autoinstall response file here (80 on a real host); the simulated installer fetches it.
+      if (kind === 'vmm') env.SYSFLEET_VMD_AUTOINSTALL_PORT = String(await freePort());
       const agent = startAgent({ serverUrl: server.url, enrollmentToken: token, simulate: kind, env });
       const fingerprint = await agent.fingerprint();
       const host = await waitFor(`${kind} host online`, async () => {
@@ -255,7 +257,9 @@ describe('child VMs', () => {
   it('creates an OpenBSD vmd child: disk, install media, unattended install, restart from disk, SSH as root, linked', async () => {
     const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'bsd1', 'openbsd-e2e'));
     expect(job).toMatchObject({ status: 'succeeded' });
-    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'install-media', 'install', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'install-media', 'install', 'vm-conf', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    expect(job.events.find((e) => e.step === 'install' && /halted/.test(e.message))?.message).toMatch(/fetched \/fe:e1:ba:d0:[0-9a-f:]{5}-install\.conf$/);
+    expect(readFileSync(path.join(simDir('vmm'), 'root/etc/vm.conf'), 'utf8')).toMatch(/# BEGIN sysfleet\n(.*\n)*vm "bsd1" \{\n\tdisable\n\tmemory 256M\n\tdisk "[^"]+\/bsd1\/disk\.qcow2"\n\tlocal interface\n\}\n(.*\n)*# END sysfleet\n/);
     expect(readSimState(simDir('vmm')).machines.find((m) => m.name === 'bsd1')?.state).toBe('running');
     await expectLinked('vmm', 'bsd1');
   });
@@ -263,9 +267,34 @@ describe('child VMs', () => {
   it('creates a Debian cloud-image vmd child: derived disk, cidata seed, boot, SSH, linked', async () => {
     const job = await runJob(`/api/hosts/${hosts.vmm!.hostId}/children`, createBody('vmm', 'deb2'));
     expect(job).toMatchObject({ status: 'succeeded' });
-    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'seed', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
+    expect(agentSteps(job)).toEqual(['validate', 'fetch-image', 'verify-image', 'disk', 'seed', 'vm-conf', 'boot', 'ip', 'wait-ssh', 'install-agent', 'enrol']);
     await expectLinked('vmm', 'deb2');
     expect((await children('vmm')).map((c) => [c.name, c.state]).sort()).toEqual([['bsd1', 'running'], ['deb2', 'running']]);
+  });
+
+  it('vmd: a stopped child stays defined and starts again by name; delete with disk removes its vm.conf stanza', async () => {
+    const bsd1 = (await children('vmm')).find((c) => c.name === 'bsd1')!;
+    const base = `/api/hosts/${hosts.vmm!.hostId}/children/${bsd1.id}`;
+    const vm = () => readSimState(simDir('vmm')).machines.find((m) => m.name === 'bsd1');
+    const vmConf = () => readFileSync(path.join(simDir('vmm'), 'root/etc/vm.conf'), 'utf8');
+    const status = () => execFileSync('vmctl', ['status'], { env: { ...process.env, ...simulationEnvironment('vmm', simDir('vmm')).env }, encoding: 'utf8' });
+    expect((await runJob(`${base}/stop`, { force: false })).status).toBe('succeeded');
+    expect(vm()?.state).toBe('shut off');
+    expect(status()).toMatch(/ stopped bsd1\n/);
+    await waitFor('stopped in the API', async () => (await children('vmm')).find((c) => c.name === 'bsd1')?.state === 'stopped', 10_000, 200);
+    const start = await runJob(`${base}/start`);
+    expect(start.status).toBe('succeeded');
+    expect(vm()?.state).toBe('running');
+    expect(status()).toMatch(/ running bsd1\n/);
+
+    const del = await api.delete(`${base}?deleteDisk=true`);
+    expect(del.status).toBe(202);
+    expect((await waitJob(del.body.id)).status).toBe('succeeded');
+    expect(vmConf()).not.toMatch(/vm "bsd1"/);
+    expect(vmConf()).toMatch(/vm "deb2" \{/);
+    expect(status()).not.toMatch(/bsd1/);
+    expect(existsSync(path.join(simDir('vmm'), 'root/var/vmm/sysfleet/bsd1'))).toBe(false);
+    await waitFor('bsd1 forgotten', async () => !(await children('vmm')).some((c) => c.name === 'bsd1'), 10_000, 200);
   });
 
   it('creates a WSL child through wsl.exe with no SSH, linked; deleting unregisters it', async () => {

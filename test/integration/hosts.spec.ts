@@ -7,6 +7,11 @@ import { EnrollmentTokenEntity } from '../../apps/server/src/enrollment/enrollme
 import { EnrollmentTokensRepository } from '../../apps/server/src/enrollment/enrollment.repository';
 import { HostEntity } from '../../apps/server/src/hosts/hosts.entity';
 import { HostQuery, HostsRepository } from '../../apps/server/src/hosts/hosts.repository';
+import { AuditEventEntity } from '../../apps/server/src/audit/audit.entity';
+import { AuditRepository } from '../../apps/server/src/audit/audit.repository';
+import { AuditService } from '../../apps/server/src/audit/audit.service';
+import { EnrollmentService } from '../../apps/server/src/enrollment/enrollment.service';
+import type { HostsService } from '../../apps/server/src/hosts/hosts.service';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 const facts = (hostname: string, platform: HostFacts['platform'] = 'linux'): HostFacts => ({
@@ -23,7 +28,7 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('hosts');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [HostEntity, EnrollmentTokenEntity] }).initialize();
+    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [HostEntity, EnrollmentTokenEntity, AuditEventEntity] }).initialize();
     await ds.runMigrations({ transaction: 'each' });
     hosts = new HostsRepository(ds.getRepository(HostEntity));
     tokens = new EnrollmentTokensRepository(ds.getRepository(EnrollmentTokenEntity));
@@ -131,6 +136,27 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect((await tokens.findBySecretHash(secretHash))!.usedCount).toBe(5);
   });
 
+  it('hands out a token\'s uses to concurrent batches without going over, and takes unused ones back', async () => {
+    const secretHash = createHash('sha256').update(randomUUID()).digest('hex');
+    await tokens.create({ secretHash, uses: 5, expiresAt: new Date(Date.now() + 60_000), autoApprove: true, note: null, parentHostId: null, createdBy: 'admin' });
+    const results = await Promise.all(Array.from({ length: 6 }, () => ds.transaction((m) => tokens.consumeMany(secretHash, 3, m))));
+    expect(results.reduce((sum, r) => sum + (r?.granted ?? 0), 0)).toBe(5);
+    expect((await tokens.findBySecretHash(secretHash))!.usedCount).toBe(5);
+    await ds.transaction((m) => tokens.giveBack(secretHash, 2, m));
+    expect((await tokens.findBySecretHash(secretHash))!.usedCount).toBe(3);
+  });
+
+  it('stores many hosts in one insert and skips keys that are already enrolled', async () => {
+    const known = await add('many-known');
+    const row = (fingerprint: string, hostname: string) => ({
+      publicKey: 'pem', fingerprint, status: 'pending' as const, facts: facts(hostname), parentHostId: null, enrollmentTokenId: null, approvedBy: null, online: false,
+    });
+    const fresh = `SHA256:${randomUUID()}`;
+    const stored = await hosts.insertMany([row(known.fingerprint, 'many-again'), row(fresh, 'many-new'), row(fresh, 'many-twice')]);
+    expect(stored.map((h) => [h.fingerprint, h.hostname, h.status, h.facts.hostname])).toEqual([[fresh, 'many-new', 'pending', 'many-new']]);
+    expect((await hosts.findById(known.id))!.hostname).toBe('many-known');
+  });
+
   it('does not use an expired or revoked token', async () => {
     const expired = randomUUID();
     const revoked = randomUUID();
@@ -140,6 +166,65 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect(await tokens.consume(expired)).toBeNull();
     expect(await tokens.consume(revoked)).toBeNull();
     expect(await tokens.revoke(randomUUID())).toBeNull();
+  });
+
+  it('admits exactly 5 of 40 agents enrolling at once with a 5-use auto-approving token, the rest pending, all audited', async () => {
+    const audit = new AuditService(new AuditRepository(ds.getRepository(AuditEventEntity)));
+    const announced: HostEntity[] = [];
+    const hostsService = { announceEnrolled: (h: HostEntity) => announced.push(h) } as unknown as HostsService;
+    const service = new EnrollmentService(tokens, hosts, hostsService, ds, audit);
+    const secret = `sfe_${randomUUID()}`;
+    const token = await tokens.create({
+      secretHash: createHash('sha256').update(secret).digest('hex'), uses: 5, expiresAt: new Date(Date.now() + 60_000), autoApprove: true, note: null, parentHostId: null, createdBy: 'admin',
+    });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => service.enroll({ publicKey: 'pem', fingerprint: `SHA256:storm-${i}-${randomUUID()}`, facts: facts(`storm-${i}`), token: secret, connected: true })),
+    );
+    const approved = results.filter((r) => r.host.status === 'approved');
+    expect(approved).toHaveLength(5);
+    // Only the admitted ones are online; those that lost the race for a use were put back offline.
+    expect(results.filter((r) => r.host.online).map((r) => r.host.id).sort()).toEqual(approved.map((r) => r.host.id).sort());
+    expect(approved.every((r) => r.host.enrollmentTokenId === token.id && r.host.approvedBy === `token:${token.id}`)).toBe(true);
+    expect(results.filter((r) => r.host.status === 'pending' && r.host.enrollmentTokenId === null)).toHaveLength(35);
+    expect((await tokens.findBySecretHash(token.secretHash))!.usedCount).toBe(5);
+    const stored: { status: string; n: string }[] = await ds.query(`SELECT status, count(*) AS n FROM hosts WHERE hostname LIKE 'storm-%' GROUP BY status ORDER BY status`);
+    expect(stored).toEqual([{ status: 'approved', n: '5' }, { status: 'pending', n: '35' }]);
+    const uses: { outcome: string; n: string }[] = await ds.query(
+      `SELECT outcome, count(*) AS n FROM audit_events WHERE action = 'enrollment-token.use' AND details->>'hostId' = ANY($1) GROUP BY outcome ORDER BY outcome`,
+      [results.map((r) => r.host.id)],
+    );
+    expect(uses).toEqual([{ outcome: 'failure', n: '35' }, { outcome: 'success', n: '5' }]);
+    expect(announced).toHaveLength(40);
+  });
+
+  it('records a hello in one update: facts, lastSeenAt, online only when approved; null for a deleted host', async () => {
+    const approved = await add('hello-a', { status: 'approved' });
+    const pending = await add('hello-p');
+    const changed = { ...facts('hello-a2'), osVersion: '13' };
+    expect(await hosts.recordHello(approved.id, changed)).toMatchObject({ hostname: 'hello-a2', osVersion: '13', online: true, facts: changed });
+    // Same facts again: nothing about them changes, the host is still seen.
+    const again = await hosts.recordHello(approved.id, changed);
+    expect(again).toMatchObject({ facts: changed, online: true });
+    expect(again!.lastSeenAt!.getTime()).toBeGreaterThanOrEqual(approved.lastSeenAt!.getTime());
+    expect(await hosts.recordHello(pending.id, facts('hello-p'))).toMatchObject({ status: 'pending', online: false });
+    // A facts report alone (not a hello) stores the facts but leaves online as it is.
+    const offline = await add('facts-only', { status: 'approved' });
+    expect(await hosts.updateFacts(offline.id, facts('facts-only-2'))).toMatchObject({ hostname: 'facts-only-2', online: false });
+    await hosts.deleteById(pending.id);
+    expect(await hosts.recordHello(pending.id, facts('hello-p'))).toBeNull();
+  });
+
+  it('the heartbeat leaves hosts stamped within the fresh window alone', async () => {
+    const recent = await add('beat-recent', { status: 'approved' });
+    const old = await add('beat-old', { status: 'approved' });
+    await hosts.markOnline(recent.id);
+    await hosts.markOnline(old.id);
+    await ds.query(`UPDATE hosts SET "lastSeenAt" = now() - interval '5 seconds' WHERE id = $1`, [recent.id]);
+    await ds.query(`UPDATE hosts SET "lastSeenAt" = now() - interval '5 minutes' WHERE id = $1`, [old.id]);
+    const before = (await hosts.findById(recent.id))!.lastSeenAt!;
+    await hosts.touchConnected([recent.id, old.id], 15_000);
+    expect((await hosts.findById(recent.id))!.lastSeenAt).toEqual(before);
+    expect(Date.now() - (await hosts.findById(old.id))!.lastSeenAt!.getTime()).toBeLessThan(60_000);
   });
 
   it('answers a filtered, sorted page over 10,000 hosts with index scans', async () => {

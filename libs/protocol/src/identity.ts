@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, verify } from 'node:crypto';
 
 /**
  * The bytes an agent signs to prove it holds its key: host id (or "-" before enrolment),
@@ -8,26 +8,37 @@ export function handshakeMessage(hostId: string | undefined, fingerprint: string
   return Buffer.from(`sysfleet-agent-auth:v1:${hostId ?? '-'}:${fingerprint}:${timestamp}:${nonce}`, 'utf8');
 }
 
-/** Fingerprint of an Ed25519 public key in SPKI PEM: "SHA256:" + unpadded base64 of SHA-256 over the raw 32-byte key (what `sysfleet-agent fingerprint` prints). */
-export function fingerprintOf(publicKeyPem: string): string {
+/** An Ed25519 public key parsed once from SPKI PEM, with its fingerprint (parsing is the costly part of a handshake). */
+export interface ParsedPublicKey {
+  key: KeyObject;
+  fingerprint: string;
+}
+
+/** Parses an Ed25519 public key in SPKI PEM; throws when it is not one. */
+export function parsePublicKey(publicKeyPem: string): ParsedPublicKey {
   const key = createPublicKey(publicKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') throw new Error('public key is not Ed25519');
   const der = key.export({ format: 'der', type: 'spki' });
   const raw = der.subarray(der.length - 32);
-  return 'SHA256:' + createHash('sha256').update(raw).digest('base64').replace(/=+$/, '');
+  return { key, fingerprint: 'SHA256:' + createHash('sha256').update(raw).digest('base64').replace(/=+$/, '') };
 }
 
-/** Verifies a handshake signature; false (never a throw) for any malformed input. */
+/** Fingerprint of an Ed25519 public key in SPKI PEM: "SHA256:" + unpadded base64 of SHA-256 over the raw 32-byte key (what `sysfleet-agent fingerprint` prints). */
+export function fingerprintOf(publicKeyPem: string): string {
+  return parsePublicKey(publicKeyPem).fingerprint;
+}
+
+/** Verifies a handshake signature; false (never a throw) for any malformed input. Pass a ParsedPublicKey to skip parsing the PEM again. */
 export function verifyHandshake(
-  publicKeyPem: string,
+  publicKey: string | ParsedPublicKey,
   hostId: string | undefined,
   timestamp: number,
   nonce: string,
   signatureBase64: string,
 ): boolean {
   try {
-    const fingerprint = fingerprintOf(publicKeyPem);
-    return verify(null, handshakeMessage(hostId, fingerprint, timestamp, nonce), createPublicKey(publicKeyPem), Buffer.from(signatureBase64, 'base64'));
+    const { key, fingerprint } = typeof publicKey === 'string' ? parsePublicKey(publicKey) : publicKey;
+    return verify(null, handshakeMessage(hostId, fingerprint, timestamp, nonce), key, Buffer.from(signatureBase64, 'base64'));
   } catch {
     return false;
   }

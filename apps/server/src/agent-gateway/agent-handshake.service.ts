@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { fingerprintOf, HANDSHAKE_MAX_SKEW_MS, HandshakeAuth, parsePayload, PROTOCOL_VERSION, verifyHandshake } from '@sysfleet/protocol';
+import { fingerprintOf, HANDSHAKE_MAX_SKEW_MS, HandshakeAuth, parsePayload, ParsedPublicKey, parsePublicKey, PROTOCOL_VERSION, verifyHandshake } from '@sysfleet/protocol';
 import { AuditService } from '../audit/audit.service';
 import { EnvironmentVariables } from '../config/config';
 import { InjectRedis } from '../database/redis';
@@ -16,7 +16,8 @@ export type HandshakeRefusal = (typeof HANDSHAKE_REFUSALS)[number];
 
 /** Who is on the other end of an accepted /agent connection. */
 export interface AgentIdentity {
-  publicKey: string;
+  /** The key in PEM, kept only while the key has no host (enrolment stores it); dropped to save memory per socket. */
+  publicKey?: string;
   fingerprint: string;
   /** The enrolled host of this key, when it already has one. */
   hostId?: string;
@@ -70,13 +71,14 @@ export class AgentHandshakeService {
     const parsed = parsePayload(HandshakeAuth, raw);
     if (!parsed.ok) return refuse('INVALID_HANDSHAKE', `invalid handshake: ${parsed.error}`);
     const auth = parsed.value;
-    let fingerprint: string;
+    let key: ParsedPublicKey;
     try {
-      fingerprint = fingerprintOf(auth.publicKey);
+      key = parsePublicKey(auth.publicKey);
     } catch {
       return refuse('INVALID_HANDSHAKE', 'invalid handshake: publicKey is not an Ed25519 public key');
     }
-    if (!verifyHandshake(auth.publicKey, auth.hostId, auth.timestamp, auth.nonce, auth.signature)) {
+    const { fingerprint } = key;
+    if (!verifyHandshake(key, auth.hostId, auth.timestamp, auth.nonce, auth.signature)) {
       return refuse('BAD_SIGNATURE', 'handshake signature does not verify with the presented key');
     }
     if (Math.abs(now - auth.timestamp) > HANDSHAKE_MAX_SKEW_MS) {
@@ -93,7 +95,7 @@ export class AgentHandshakeService {
     }
     if (host?.status === 'rejected') return refuse('HOST_REJECTED', `this host's key was rejected by an operator${host.statusReason ? `: ${host.statusReason}` : ''}`);
     if (host?.status === 'revoked') return refuse('HOST_REVOKED', `this host's key was revoked by an operator${host.statusReason ? `: ${host.statusReason}` : ''}`);
-    return { ok: true, identity: { publicKey: auth.publicKey, fingerprint, ...(host && { hostId: host.id }) } };
+    return { ok: true, identity: host ? { fingerprint, hostId: host.id } : { publicKey: auth.publicKey, fingerprint } };
   }
 
   private claimedHostId(raw: unknown): string | undefined {

@@ -6,6 +6,7 @@ import {
 } from '@sysfleet/protocol';
 import type { Socket } from 'socket.io';
 import { EnrollmentService } from '../enrollment/enrollment.service';
+import { HostEntity } from '../hosts/hosts.entity';
 import { HostChange, HostsService } from '../hosts/hosts.service';
 import { AgentChannel, AgentInterServerEvents, AgentNamespace, AgentSocketData, hostRoom, readyRoom } from './agent-channel.service';
 import { AgentHandshakeService, HandshakeError } from './agent-handshake.service';
@@ -48,6 +49,8 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
         .then((result) => {
           if (!result.ok) return next(new HandshakeError(result.code, result.message));
           socket.data.identity = result.identity;
+          // The PEM key and signature are checked; at 10,000 sockets they are memory worth giving back.
+          socket.handshake.auth = {};
           next();
         })
         // Fail closed: anything unexpected refuses the connection.
@@ -128,10 +131,23 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     if (!parsed.ok) return this.refuse(socket, AgentEvent.Hello, parsed.error);
     const { identity } = socket.data;
     const { facts, enrollmentToken } = parsed.value;
-    const enrolled = await this.enrollment.enroll({
-      publicKey: identity.publicKey, fingerprint: identity.fingerprint, facts, token: enrollmentToken, sourceIp: socket.handshake.address ?? null,
-    });
-    const host = enrolled.created ? enrolled.host : await this.hosts.updateFacts(enrolled.host.id, facts);
+    // The handshake already looked the key up: a known host is one UPDATE, a new key goes to enrolment.
+    const knownHostId = socket.data.hostId ?? identity.hostId;
+    let host: HostEntity | null;
+    let wentOnline = false;
+    if (knownHostId) {
+      host = await this.hosts.recordHello(knownHostId, facts);
+      wentOnline = true;
+    } else {
+      if (!identity.publicKey) return this.refuse(socket, AgentEvent.Hello, 'reconnect to enrol');
+      const enrolled = await this.enrollment.enroll({
+        publicKey: identity.publicKey, fingerprint: identity.fingerprint, facts, token: enrollmentToken, sourceIp: socket.handshake.address ?? null, existing: null, connected: true,
+      });
+      host = enrolled.created ? enrolled.host : await this.hosts.recordHello(enrolled.host.id, facts);
+      wentOnline = !enrolled.created || host?.online === true;
+      // Stored with the host now; the socket no longer needs its own copy.
+      socket.data.identity = { fingerprint: identity.fingerprint };
+    }
     if (!host) {
       // Deleted between the lookup and the update: its key is forgotten, so start over.
       socket.disconnect(true);
@@ -148,14 +164,14 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
       if (!set) this.local.set(host.id, (set = new Set()));
       set.add(socket);
     }
-    if (host.status === 'approved') await this.makeSocketReady(socket, host.id);
+    if (host.status === 'approved') await this.makeSocketReady(socket, host.id, wentOnline);
     return { hostId: host.id, status: host.status, ...(host.status === 'pending' && { reason: 'waiting for an operator to approve this host' }) };
   }
 
   /** An approved host's connection: joins the command room, goes online, and its queued jobs may flow. */
-  private async makeSocketReady(socket: AgentSocket, hostId: string): Promise<void> {
+  private async makeSocketReady(socket: AgentSocket, hostId: string, alreadyOnline: boolean): Promise<void> {
     socket.join(readyRoom(hostId));
-    await this.hosts.markOnline(hostId);
+    if (!alreadyOnline) await this.hosts.markOnline(hostId);
     // After the hello ack is on its way, so the agent knows its host id before commands arrive.
     setImmediate(() => this.channel.notifyReady(hostId));
   }
@@ -242,8 +258,18 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
   /** Vouches for this replica's approved hosts and marks hosts no replica vouched for as offline. */
   private async heartbeat(): Promise<void> {
     try {
-      const ids = [...this.local.entries()].filter(([id, sockets]) => [...sockets].some((s) => s.rooms.has(readyRoom(id)))).map(([id]) => id);
-      await this.hosts.touchConnected(ids);
+      const ids: string[] = [];
+      for (const [id, sockets] of this.local) {
+        const room = readyRoom(id);
+        for (const s of sockets) {
+          if (s.rooms.has(room)) {
+            ids.push(id);
+            break;
+          }
+        }
+      }
+      // Rows stamped within half a beat (a hello just now) are fresh enough to skip.
+      await this.hosts.touchConnected(ids, HEARTBEAT_INTERVAL_MS / 2);
       const gone = await this.hosts.markSilentOffline(OFFLINE_AFTER_MS);
       if (gone > 0) this.logger.warn(`marked ${gone} silent host(s) offline`);
     } catch (e) {

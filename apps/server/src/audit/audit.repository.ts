@@ -25,6 +25,12 @@ export class AuditRepository {
     await this.repo.insert(event as QueryDeepPartialEntity<AuditEventEntity>);
   }
 
+  /** Many events in one multi-row INSERT (one round trip and one commit). */
+  async insertMany(events: Omit<AuditEventEntity, 'id' | 'createdAt'>[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.repo.insert(events as QueryDeepPartialEntity<AuditEventEntity>[]);
+  }
+
   async search(q: AuditQuery): Promise<{ items: AuditEventEntity[]; total: number }> {
     const qb = this.repo.createQueryBuilder('e');
     if (q.actor) qb.andWhere('e.actor = :actor', { actor: q.actor });

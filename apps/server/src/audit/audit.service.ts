@@ -23,7 +23,13 @@ export class AuditService {
   constructor(private readonly audit: AuditRepository) {}
 
   async record(input: AuditInput): Promise<void> {
-    await this.audit.insert({
+    await this.recordMany([input]);
+  }
+
+  /** Several events in one INSERT: use it instead of record() in a loop. */
+  async recordMany(inputs: AuditInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const rows = inputs.map((input) => ({
       actorId: input.actorId ?? null,
       actor: input.actor,
       action: input.action,
@@ -32,8 +38,10 @@ export class AuditService {
       outcome: input.outcome,
       sourceIp: input.sourceIp ?? null,
       details: input.details ?? null,
-    });
-    this.logger.log(`${input.actor} ${input.action} ${input.targetType ?? ''}:${input.targetId ?? ''} ${input.outcome}`);
+    }));
+    if (rows.length === 1) await this.audit.insert(rows[0]);
+    else await this.audit.insertMany(rows);
+    for (const input of inputs) this.logger.log(`${input.actor} ${input.action} ${input.targetType ?? ''}:${input.targetId ?? ''} ${input.outcome}`);
   }
 
   search(query: AuditQuery) {

@@ -93,6 +93,10 @@ export class EnvironmentVariables {
   })
   TRUST_PROXY = 'false';
 
+  /** Postgres connections one server process may open (each replica has its own pool; mind max_connections). */
+  @IsInt() @Min(1) @Max(1000)
+  DB_POOL_SIZE = 50;
+
   /** Memory (MB) a host keeps free for itself: a child VM that would leave less is refused. */
   @IsInt() @Min(0) @Max(1048576)
   CHILD_RESERVE_MEMORY_MB = 1024;
@@ -109,7 +113,7 @@ const DECLARED: readonly (keyof EnvironmentVariables)[] = [
   'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'PORT', 'HOST', 'PUBLIC_URL', 'SYSFLEET_SECRET', 'SYSFLEET_ADMIN_PASSWORD',
   'LOG_LEVEL', 'WEB_DIST', 'JOB_HOST_CONCURRENCY', 'JOB_ACK_TIMEOUT_MS', 'JOB_REDELIVER_SECONDS', 'JOB_RECONCILE_SECONDS', 'JOB_WORKER_CONCURRENCY', 'JOB_DEADLINES', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
   'SESSION_TTL_HOURS', 'LOGIN_MAX_FAILURES_PER_USER', 'LOGIN_MAX_FAILURES_PER_IP', 'LOGIN_FAILURE_WINDOW_SECONDS', 'TRUST_PROXY',
-  'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB',
+  'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB', 'DB_POOL_SIZE',
 ];
 
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */

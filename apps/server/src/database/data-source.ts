@@ -2,7 +2,7 @@ import { DataSourceOptions } from 'typeorm';
 import { migrations } from '@sysfleet/migrations';
 
 /** The one place the TypeORM connection is described: schema from migrations only, never synchronize. */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -10,6 +10,6 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    extra: { max: 20 },
+    extra: { max: poolSize },
   };
 }

@@ -9,7 +9,7 @@ import { RedisModule } from './redis';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [EnvironmentVariables],
-      useFactory: (c: EnvironmentVariables) => ({ ...dataSourceOptions(c.DATABASE_URL), autoLoadEntities: true, migrationsRun: true }),
+      useFactory: (c: EnvironmentVariables) => ({ ...dataSourceOptions(c.DATABASE_URL, c.DB_POOL_SIZE), autoLoadEntities: true, migrationsRun: true }),
     }),
     RedisModule,
   ],

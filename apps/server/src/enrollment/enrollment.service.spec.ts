@@ -27,16 +27,28 @@ class FakeTokens {
   }
   async list(): Promise<[EnrollmentTokenEntity[], number]> { return [this.rows, this.rows.length]; }
   async findBySecretHash(h: string) { return this.rows.find((r) => r.secretHash === h) ?? null; }
-  async consume(h: string) {
+  async consumeMany(h: string, n: number) {
     const t = this.rows.find((r) => r.secretHash === h);
     if (!t || t.usedCount >= t.uses || t.revokedAt || t.expiresAt.getTime() <= Date.now()) return null;
-    t.usedCount += 1;
+    const granted = Math.min(n, t.uses - t.usedCount);
+    t.usedCount += granted;
+    return { token: { ...t }, granted };
+  }
+  async giveBack(h: string, n: number) {
+    const t = this.rows.find((r) => r.secretHash === h)!;
+    t.usedCount -= n;
     return { ...t };
   }
 }
 
 class FakeHosts {
   rows: HostEntity[] = [];
+  /** Like ON CONFLICT (fingerprint) DO NOTHING: known keys are skipped. */
+  async insertMany(hs: NewHost[]) {
+    const stored: HostEntity[] = [];
+    for (const h of hs) if (!this.rows.some((r) => r.fingerprint === h.fingerprint)) stored.push(await this.insert(h));
+    return stored;
+  }
   async findByFingerprint(fp: string) { return this.rows.find((h) => h.fingerprint === fp) ?? null; }
   async existsById(id: string) { return id === PARENT; }
   async insert(h: NewHost) {
@@ -59,7 +71,7 @@ describe('EnrollmentService', () => {
     audits = [];
     announced = [];
     const dataSource = { transaction: (fn: (m: unknown) => Promise<unknown>) => fn({}) } as unknown as DataSource;
-    const audit = { record: async (a: AuditInput) => void audits.push(a) } as unknown as AuditService;
+    const audit = { record: async (a: AuditInput) => void audits.push(a), recordMany: async (as: AuditInput[]) => void audits.push(...as) } as unknown as AuditService;
     const hosts = { announceEnrolled: (h: HostEntity) => announced.push(h) } as unknown as HostsService;
     service = new EnrollmentService(tokens as unknown as EnrollmentTokensRepository, hostsRepo as unknown as HostsRepository, hosts, dataSource, audit);
   });
@@ -116,6 +128,53 @@ describe('EnrollmentService', () => {
     expect(audits.filter((a) => a.action === 'enrollment-token.use').map((a) => [a.outcome, a.details?.reason])).toEqual([
       ['failure', 'expired'], ['failure', 'revoked'], ['failure', 'unknown'],
     ]);
+  });
+
+  it('enrolments arriving together with one token are one batch: uses up to the limit, the rest pending, a key twice stored once', async () => {
+    const t = await service.createToken({ uses: 2, expiresInSeconds: 600, autoApprove: true }, actor);
+    const consumeMany = tokens.consumeMany.bind(tokens);
+    const batches: number[] = [];
+    tokens.consumeMany = async (h: string, n: number) => (batches.push(n), consumeMany(h, n));
+    const results = await Promise.all(['SHA256:1', 'SHA256:2', 'SHA256:3', 'SHA256:3'].map((fp) => enroll(fp, t.secret)));
+    expect(batches).toEqual([4]);
+    expect(results.map((r) => [r.host.fingerprint, r.host.status, r.created])).toEqual([
+      ['SHA256:1', 'approved', true], ['SHA256:2', 'approved', true], ['SHA256:3', 'pending', true], ['SHA256:3', 'pending', false],
+    ]);
+    expect(results[3].host.id).toBe(results[2].host.id);
+    expect(tokens.rows[0].usedCount).toBe(2);
+    expect(audits.filter((a) => a.action === 'enrollment-token.use').map((a) => [a.outcome, a.details?.reason ?? a.details?.usedCount])).toEqual([
+      ['success', 1], ['success', 2], ['failure', 'used-up'],
+    ]);
+  });
+
+  it('gives a use back when its key was already stored', async () => {
+    const t = await service.createToken({ uses: 5, expiresInSeconds: 600, autoApprove: true }, actor);
+    const first = await enroll('SHA256:dup');
+    const again = await service.enroll({ publicKey: 'pem', fingerprint: 'SHA256:dup', facts, token: t.secret, existing: null });
+    expect(again).toEqual({ host: first.host, created: false });
+    expect(tokens.rows[0].usedCount).toBe(0);
+  });
+
+  it('fails every enrolment of a batch when it cannot be stored, and the next batch still runs', async () => {
+    const t = await service.createToken({ uses: 5, expiresInSeconds: 600, autoApprove: true }, actor);
+    const insertMany = hostsRepo.insertMany.bind(hostsRepo);
+    hostsRepo.insertMany = async () => { throw new Error('database down'); };
+    await expect(Promise.all([enroll('SHA256:x1', t.secret), enroll('SHA256:x2', t.secret)])).rejects.toThrow('database down');
+    hostsRepo.insertMany = insertMany;
+    await expect(enroll('SHA256:x3', t.secret)).resolves.toMatchObject({ created: true, host: { status: 'approved' } });
+  });
+
+  it('stores an auto-approved host of a connected agent online, a pending one offline', async () => {
+    const t = await service.createToken({ uses: 1, expiresInSeconds: 600, autoApprove: true }, actor);
+    expect((await service.enroll({ publicKey: 'pem', fingerprint: 'SHA256:on', facts, token: t.secret, connected: true })).host).toMatchObject({ status: 'approved', online: true });
+    expect((await service.enroll({ publicKey: 'pem', fingerprint: 'SHA256:off', facts, connected: true })).host).toMatchObject({ status: 'pending', online: false });
+  });
+
+  it('skips the lookup when the caller says the key has no host yet', async () => {
+    const first = await enroll('SHA256:a');
+    hostsRepo.findByFingerprint = async () => { throw new Error('looked up again'); };
+    await expect(service.enroll({ publicKey: 'pem', fingerprint: 'SHA256:b', facts, existing: null })).resolves.toMatchObject({ created: true });
+    await expect(service.enroll({ publicKey: 'pem', fingerprint: 'SHA256:a', facts, existing: first.host })).resolves.toEqual({ host: first.host, created: false });
   });
 
   it('a valid token that does not auto-approve counts a use but leaves the host pending', async () => {

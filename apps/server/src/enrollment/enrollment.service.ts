@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { HostFacts } from '@sysfleet/protocol';
-import { AuditService } from '../audit/audit.service';
+import { AuditInput, AuditService } from '../audit/audit.service';
 import type { Actor } from '../auth/auth.decorators';
 import { HostEntity } from '../hosts/hosts.entity';
-import { HostsRepository } from '../hosts/hosts.repository';
+import { HostsRepository, NewHost } from '../hosts/hosts.repository';
 import { HostsService } from '../hosts/hosts.service';
 import { CreatedEnrollmentTokenDto, CreateEnrollmentTokenDto, EnrollmentTokenDto, tokenState, toEnrollmentTokenDto } from './enrollment.dto';
 import { EnrollmentTokenEntity } from './enrollment.entity';
@@ -26,6 +26,10 @@ export interface EnrollRequest {
   facts: HostFacts;
   token?: string;
   sourceIp?: string | null;
+  /** The key's host as the caller already looked it up (null: none); undefined looks it up here. */
+  existing?: HostEntity | null;
+  /** The agent is connected and becomes ready at once: an auto-approved host is stored online (saves an UPDATE). */
+  connected?: boolean;
 }
 
 export interface EnrollResult {
@@ -35,6 +39,14 @@ export interface EnrollResult {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** Enrolments stored in one transaction at most (one multi-row INSERT). */
+const MAX_ENROLMENT_BATCH = 500;
+
+interface QueuedEnrolment {
+  req: EnrollRequest;
+  resolve: (result: EnrollResult) => void;
+  reject: (error: unknown) => void;
+}
 
 @Injectable()
 export class EnrollmentService {
@@ -45,6 +57,10 @@ export class EnrollmentService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {}
+
+  /** Token enrolments waiting for their batch, per token (secret hash), and the tokens being drained. */
+  private readonly tokenQueues = new Map<string, QueuedEnrolment[]>();
+  private readonly draining = new Set<string>();
 
   async createToken(dto: CreateEnrollmentTokenDto, actor: Actor): Promise<CreatedEnrollmentTokenDto> {
     const { token, secret } = await this.mint({
@@ -85,64 +101,143 @@ export class EnrollmentService {
 
   /**
    * First hello of a key: stores the host, pending unless a valid auto-approving token came with it.
-   * The token use and the new host are one transaction, so a failed insert gives the use back.
-   * A known key is returned as is (the caller updates its facts).
+   * Enrolments with the same token are batched: while one batch is being stored, the next ones
+   * queue, and each batch is one transaction (one token UPDATE for all its uses, one multi-row host
+   * INSERT), so a thousand agents starting with one token are not served one row lock at a time.
+   * A failed insert gives the uses back (same transaction). A known key is returned as is (the
+   * caller updates its facts).
    */
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
-    const existing = await this.hostsRepo.findByFingerprint(req.fingerprint);
+    const existing = req.existing !== undefined ? req.existing : await this.hostsRepo.findByFingerprint(req.fingerprint);
     if (existing) return { host: existing, created: false };
-    const secretHash = req.token ? hashSecret(req.token) : null;
-    let created: { host: HostEntity; token: EnrollmentTokenEntity | null };
+    if (req.token) return this.queueTokenEnrolment(hashSecret(req.token), req);
+    let host: HostEntity;
     try {
-      created = await this.dataSource.transaction(async (manager) => {
-        const token = secretHash ? await this.tokens.consume(secretHash, manager) : null;
-        const approve = token?.autoApprove === true;
-        const host = await this.hostsRepo.insert(
-          {
-            publicKey: req.publicKey, fingerprint: req.fingerprint, facts: req.facts,
-            status: approve ? 'approved' : 'pending',
-            parentHostId: token?.parentHostId ?? null,
-            enrollmentTokenId: token?.id ?? null,
-            approvedBy: approve ? `token:${token.id}` : null,
-            online: false,
-          },
-          manager,
-        );
-        return { host, token };
-      });
+      host = await this.hostsRepo.insert(newHost(req, null));
     } catch (e) {
       // The same key said hello twice at once: the other connection stored it first.
-      if ((e as { code?: string }).code === UNIQUE_VIOLATION || (e as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
-        const host = await this.hostsRepo.findByFingerprint(req.fingerprint);
-        if (host) return { host, created: false };
+      if (isUniqueViolation(e)) {
+        const stored = await this.hostsRepo.findByFingerprint(req.fingerprint);
+        if (stored) return { host: stored, created: false };
       }
       throw e;
     }
-    const { host, token } = created;
-    const agent = `agent:${host.id}`;
-    await this.audit.record({
-      actor: agent, action: 'host.enroll', targetType: 'host', targetId: host.id, outcome: 'success', sourceIp: req.sourceIp ?? null,
-      details: { fingerprint: host.fingerprint, hostname: host.hostname, status: host.status, enrollmentTokenId: token?.id ?? null, parentHostId: host.parentHostId },
-    });
-    if (secretHash) await this.auditTokenUse(agent, host, token, secretHash, req.sourceIp ?? null);
+    await this.audit.record(enrollEvent(host, null, req.sourceIp ?? null));
     this.hosts.announceEnrolled(host);
     return { host, created: true };
   }
 
-  private async auditTokenUse(agent: string, host: HostEntity, used: EnrollmentTokenEntity | null, secretHash: string, sourceIp: string | null): Promise<void> {
-    if (used) {
-      await this.audit.record({
-        actor: agent, action: 'enrollment-token.use', targetType: 'enrollment-token', targetId: used.id, outcome: 'success', sourceIp,
-        details: { hostId: host.id, autoApproved: used.autoApprove, usedCount: used.usedCount, uses: used.uses },
-      });
-      return;
-    }
-    // Why the token did not count; the host stays pending for an operator either way.
-    const token = await this.tokens.findBySecretHash(secretHash);
-    const reason = token ? tokenState(token) : 'unknown';
-    await this.audit.record({
-      actor: agent, action: 'enrollment-token.use', targetType: 'enrollment-token', targetId: token?.id, outcome: 'failure', sourceIp,
-      details: { hostId: host.id, reason },
+  private queueTokenEnrolment(secretHash: string, req: EnrollRequest): Promise<EnrollResult> {
+    return new Promise<EnrollResult>((resolve, reject) => {
+      let queue = this.tokenQueues.get(secretHash);
+      if (!queue) this.tokenQueues.set(secretHash, (queue = []));
+      queue.push({ req, resolve, reject });
+      // The first waiter starts the drain (after this tick, so hellos that arrived together go together).
+      if (queue.length === 1 && !this.draining.has(secretHash)) {
+        this.draining.add(secretHash);
+        setImmediate(() => void this.drainTokenQueue(secretHash));
+      }
     });
   }
+
+  private async drainTokenQueue(secretHash: string): Promise<void> {
+    for (;;) {
+      const queue = this.tokenQueues.get(secretHash) ?? [];
+      const batch = queue.splice(0, MAX_ENROLMENT_BATCH);
+      if (batch.length === 0) break;
+      try {
+        const results = await this.enrollBatch(secretHash, batch.map((w) => w.req));
+        batch.forEach((w, i) => w.resolve(results[i]));
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+    this.tokenQueues.delete(secretHash);
+    this.draining.delete(secretHash);
+  }
+
+  /** One transaction for enrolments with one token: the first `granted` get the token, the rest arrive pending. */
+  private async enrollBatch(secretHash: string, reqs: EnrollRequest[]): Promise<EnrollResult[]> {
+    const { inserted, token, granted, usedBefore } = await this.dataSource.transaction(async (manager) => {
+      const use = await this.tokens.consumeMany(secretHash, reqs.length, manager);
+      const granted = use?.granted ?? 0;
+      const rows = await this.hostsRepo.insertMany(reqs.map((r, i) => newHost(r, i < granted ? use!.token : null)), manager);
+      const inserted = claimInserted(reqs, rows);
+      // Keys already enrolled (another connection of the same key) give their use back.
+      const unused = inserted.slice(0, granted).filter((h) => h === null).length;
+      const token = unused > 0 ? await this.tokens.giveBack(secretHash, unused, manager) : (use?.token ?? null);
+      return { inserted, token, granted, usedBefore: use ? use.token.usedCount - granted : 0 };
+    });
+    // Why the token did not count for the rest: one look at it for the whole batch.
+    const refusal = granted < reqs.length ? (granted > 0 ? { reason: 'used-up', tokenId: token?.id } : await this.refusalReason(secretHash)) : null;
+    const events: AuditInput[] = [];
+    const results: EnrollResult[] = [];
+    let ordinal = usedBefore;
+    for (const [i, req] of reqs.entries()) {
+      const host = inserted[i];
+      if (!host) {
+        const stored = await this.hostsRepo.findByFingerprint(req.fingerprint);
+        if (!stored) throw new Error(`host of key ${req.fingerprint} was neither stored nor found`);
+        results.push({ host: stored, created: false });
+        continue;
+      }
+      const sourceIp = req.sourceIp ?? null;
+      const agent = `agent:${host.id}`;
+      const used = i < granted && token ? token : null;
+      events.push(enrollEvent(host, used, sourceIp));
+      events.push(
+        used
+          ? {
+              actor: agent, action: 'enrollment-token.use', targetType: 'enrollment-token', targetId: used.id, outcome: 'success', sourceIp,
+              details: { hostId: host.id, autoApproved: used.autoApprove, usedCount: ++ordinal, uses: used.uses },
+            }
+          : {
+              actor: agent, action: 'enrollment-token.use', targetType: 'enrollment-token', targetId: refusal?.tokenId, outcome: 'failure', sourceIp,
+              details: { hostId: host.id, reason: refusal?.reason ?? 'used-up' },
+            },
+      );
+      results.push({ host, created: true });
+    }
+    await this.audit.recordMany(events);
+    for (const r of results) if (r.created) this.hosts.announceEnrolled(r.host);
+    return results;
+  }
+
+  private async refusalReason(secretHash: string): Promise<{ reason: string; tokenId?: string }> {
+    const token = await this.tokens.findBySecretHash(secretHash);
+    return token ? { reason: tokenState(token), tokenId: token.id } : { reason: 'unknown' };
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return (e as { code?: string }).code === UNIQUE_VIOLATION || (e as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION;
+}
+
+function newHost(req: EnrollRequest, token: EnrollmentTokenEntity | null): NewHost {
+  const approve = token?.autoApprove === true;
+  return {
+    publicKey: req.publicKey, fingerprint: req.fingerprint, facts: req.facts,
+    status: approve ? 'approved' : 'pending',
+    parentHostId: token?.parentHostId ?? null,
+    enrollmentTokenId: token?.id ?? null,
+    approvedBy: approve ? `token:${token.id}` : null,
+    online: approve && req.connected === true,
+  };
+}
+
+function enrollEvent(host: HostEntity, token: EnrollmentTokenEntity | null, sourceIp: string | null): AuditInput {
+  return {
+    actor: `agent:${host.id}`, action: 'host.enroll', targetType: 'host', targetId: host.id, outcome: 'success', sourceIp,
+    details: { fingerprint: host.fingerprint, hostname: host.hostname, status: host.status, enrollmentTokenId: token?.id ?? null, parentHostId: host.parentHostId },
+  };
+}
+
+/** The stored row of each request, in order; null for a key that was already there (or twice in the batch: the first one wins). */
+function claimInserted(reqs: EnrollRequest[], rows: HostEntity[]): (HostEntity | null)[] {
+  const byKey = new Map(rows.map((h) => [h.fingerprint, h]));
+  return reqs.map((r) => {
+    const host = byKey.get(r.fingerprint) ?? null;
+    byKey.delete(r.fingerprint);
+    return host;
+  });
 }

@@ -114,8 +114,12 @@ export class HostsRepository {
   }
 
   async insert(host: NewHost, manager?: EntityManager): Promise<HostEntity> {
+    return this.of(manager).save(this.of(manager).create(this.newRow(host)));
+  }
+
+  private newRow(host: NewHost) {
     const now = new Date();
-    const entity = this.of(manager).create({
+    return {
       publicKey: host.publicKey,
       fingerprint: host.fingerprint,
       status: host.status,
@@ -129,20 +133,50 @@ export class HostsRepository {
       approvedAt: host.status === 'approved' ? now : null,
       approvedBy: host.approvedBy,
       statusReason: null,
-    });
-    return this.of(manager).save(entity);
+    };
   }
 
-  /** Stores new facts; null when the host no longer exists. */
-  async updateFacts(id: string, facts: HostFacts): Promise<HostEntity | null> {
-    const res = await this.repo
+  /**
+   * Stores new hosts in one multi-row INSERT; a key that is already enrolled is skipped (ON CONFLICT
+   * DO NOTHING), so the result holds only the rows stored, in no particular order.
+   */
+  async insertMany(hosts: NewHost[], manager?: EntityManager): Promise<HostEntity[]> {
+    if (hosts.length === 0) return [];
+    const res = await this.of(manager)
       .createQueryBuilder()
-      .update(HostEntity)
-      .set({ ...factColumns(facts), lastSeenAt: () => 'now()' } as never)
-      .where('id = :id', { id })
+      .insert()
+      .into(HostEntity)
+      .values(hosts.map((h) => this.newRow(h)) as never)
+      .orIgnore()
       .returning('*')
       .execute();
-    return (res.raw as HostEntity[])[0] ?? null;
+    return res.raw as HostEntity[];
+  }
+
+  /** Stores new facts (the jsonb is left as it is when they did not change); null when the host no longer exists. */
+  async updateFacts(id: string, facts: HostFacts): Promise<HostEntity | null> {
+    return this.storeFacts(id, facts, false);
+  }
+
+  /**
+   * A known host said hello: one UPDATE that stores its facts, stamps lastSeenAt and puts an
+   * approved host online. Null when the host no longer exists.
+   */
+  async recordHello(id: string, facts: HostFacts): Promise<HostEntity | null> {
+    return this.storeFacts(id, facts, true);
+  }
+
+  private async storeFacts(id: string, facts: HostFacts, hello: boolean): Promise<HostEntity | null> {
+    const f = factColumns(facts);
+    // Keeping the old jsonb when equal means an unchanged report does not rewrite (and re-TOAST) it.
+    const res = await this.repo.query(
+      `UPDATE hosts SET hostname = $2, fqdn = $3, platform = $4, "osName" = $5, "osVersion" = $6, arch = $7, "agentVersion" = $8,
+         facts = CASE WHEN facts = $9::jsonb THEN facts ELSE $9::jsonb END,
+         online = CASE WHEN $10 THEN online OR status = 'approved' ELSE online END, "lastSeenAt" = now(), "updatedAt" = now()
+       WHERE id = $1 RETURNING *`,
+      [id, f.hostname, f.fqdn, f.platform, f.osName, f.osVersion, f.arch, f.agentVersion, JSON.stringify(facts), hello],
+    );
+    return updatedRows(res)[0] ?? null;
   }
 
   /**
@@ -198,10 +232,18 @@ export class HostsRepository {
     return updatedRows(res)[0] ?? null;
   }
 
-  /** The heartbeat: one UPDATE for every approved host connected to this replica. */
-  async touchConnected(ids: string[]): Promise<void> {
+  /**
+   * The heartbeat: one UPDATE for every approved host connected to this replica. Rows stamped within
+   * `freshForMs` (a hello, the last beat) are left alone, so a beat does not rewrite the whole fleet.
+   */
+  async touchConnected(ids: string[], freshForMs = 0): Promise<void> {
     if (ids.length === 0) return;
-    await this.repo.query(`UPDATE hosts SET "lastSeenAt" = now(), online = true WHERE id = ANY($1::uuid[]) AND status = 'approved'`, [ids]);
+    await this.repo.query(
+      `UPDATE hosts SET "lastSeenAt" = now(), online = true
+       WHERE id = ANY($1::uuid[]) AND status = 'approved'
+         AND (NOT online OR "lastSeenAt" IS NULL OR "lastSeenAt" < now() - make_interval(secs => $2))`,
+      [ids, freshForMs / 1000],
+    );
   }
 
   /** Marks hosts offline that no replica has vouched for lately (a replica crashed); returns them. */

@@ -55,7 +55,7 @@ describe('HostsService', () => {
     audits = [];
     published = [];
     changes = [];
-    const audit = { record: async (a: AuditInput) => void audits.push(a) } as unknown as AuditService;
+    const audit = { record: async (a: AuditInput) => void audits.push(a), recordMany: async (as: AuditInput[]) => void audits.push(...as) } as unknown as AuditService;
     const ui = { publish: (event: string, payload: unknown) => published.push({ event, payload }) } as unknown as UiEvents;
     service = new HostsService(repo as unknown as HostsRepository, audit, ui);
     service.onChange((c) => changes.push(c));

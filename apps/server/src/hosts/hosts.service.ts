@@ -112,13 +112,11 @@ export class HostsService {
       this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
     }
     if (auditEach) {
-      await Promise.all(
-        results.map((r) =>
-          this.audit.record({
-            actorId: actor.userId, actor: actor.username, action: `host.${action}`, targetType: 'host', targetId: r.id,
-            outcome: r.ok ? 'success' : 'failure', details: { bulk: true, ...(r.ok ? { status: r.status } : { code: r.code }) },
-          }),
-        ),
+      await this.audit.recordMany(
+        results.map((r) => ({
+          actorId: actor.userId, actor: actor.username, action: `host.${action}`, targetType: 'host', targetId: r.id,
+          outcome: r.ok ? 'success' : 'failure', details: { bulk: true, ...(r.ok ? { status: r.status } : { code: r.code }) },
+        })),
       );
     }
     return { changed: changed.length, results };
@@ -135,6 +133,13 @@ export class HostsService {
   /** New facts from the host's agent. */
   async updateFacts(id: string, facts: HostFacts): Promise<HostEntity | null> {
     const host = await this.hosts.updateFacts(id, facts);
+    if (host) this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
+    return host;
+  }
+
+  /** A known host's hello: facts, lastSeenAt and (approved) online in one UPDATE. Null when the host is gone. */
+  async recordHello(id: string, facts: HostFacts): Promise<HostEntity | null> {
+    const host = await this.hosts.recordHello(id, facts);
     if (host) this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
     return host;
   }
@@ -156,8 +161,8 @@ export class HostsService {
     if (host) this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
   }
 
-  touchConnected(ids: string[]): Promise<void> {
-    return this.hosts.touchConnected(ids);
+  touchConnected(ids: string[], freshForMs?: number): Promise<void> {
+    return this.hosts.touchConnected(ids, freshForMs);
   }
 
   async markSilentOffline(silentForMs: number): Promise<number> {

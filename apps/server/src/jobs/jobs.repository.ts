@@ -99,10 +99,14 @@ export class JobsRepository {
          INSERT INTO job_events ("jobId", seq, source, step, message, percent, at) VALUES ($1, $2, 'agent', $3, $4, $5, $6)
          ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId"
        )
-       UPDATE jobs SET status = 'running', step = $3, percent = COALESCE($5, jobs.percent), "startedAt" = COALESCE("startedAt", now()),
-              "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
-         FROM e WHERE jobs.id = e."jobId" AND jobs.status IN (${OPEN})
-       RETURNING jobs.*`,
+       , j AS (
+         UPDATE jobs SET status = 'running', step = $3, percent = COALESCE($5, jobs.percent), "startedAt" = COALESCE("startedAt", now()),
+                "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
+           FROM e WHERE jobs.id = e."jobId" AND jobs.status IN (${OPEN})
+         RETURNING jobs.*
+       )
+       -- A SELECT (not a bare UPDATE) so the driver returns plain rows.
+       SELECT * FROM j`,
       [e.jobId, e.seq, e.step, e.message, e.percent, e.at],
     );
     return rows[0] ?? null;

@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool, ToolOutput } from '../cli';
-import { configureSimulation } from '../environment';
+import { configureSimulation, simBinDir } from '../environment';
 import { initialState, readState, STATE_FILE, updateState, writeJsonAtomic } from '../state';
 import { userDataKeys } from './guests';
 
@@ -76,23 +79,100 @@ describe('simulated vmd guests', () => {
   beforeAll(() => updateState(host.dir, (s) => (s.services.vmd = { enabled: true, running: true })));
   afterAll(() => host.cleanup());
 
-  it('vmctl create makes a disk once; start with install media runs the autoinstall and halts; start from disk runs it with an address', () => {
+  /** The tool through its executable, asynchronously: the simulated installer fetches from this process's HTTP server. */
+  async function binTool(name: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, SYSFLEET_SIM_STATE: host.dir, SYSFLEET_HOST_ROOT: join(host.dir, 'root'), ...extraEnv };
+    return new Promise((done) => {
+      execFile(join(simBinDir('openbsd'), name), args, { env, cwd: host.dir }, (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+    });
+  }
+
+  /** An HTTP server standing for the agent's autoinstall server: serves /install.conf only and records every path asked for. */
+  async function responseServer(body: string): Promise<{ port: number; paths: string[]; close(): Promise<void> }> {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      if (req.url === '/install.conf') res.end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as AddressInfo).port, paths, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  const vmConf = join(host.dir, 'root/etc/vm.conf');
+  const stanza = (name: string, disk: string) => `vm "${name}" {\n\tdisable\n\tmemory 512M\n\tdisk "${disk}"\n\tlocal interface\n}\n`;
+
+  it('vmctl create makes a disk once; the installer fetches install.conf over HTTP, authorises its key, halts and is forgotten (not in vm.conf)', async () => {
     const authorized = join(host.dir, 'authorized_keys');
     configureSimulation(host.dir, { guestAuthorizedKeysFile: authorized, guestIp: '127.0.0.9' });
     expect(host.tool('vmctl', 'create', '-s', '2G', 'disk.qcow2')).toMatchObject({ code: 0, stderr: 'vmctl: qcow2 imagefile created\n' });
     expect(host.tool('vmctl', 'create', '-s', '2G', 'disk.qcow2')).toMatchObject({ code: 1, stderr: 'vmctl: could not create disk.qcow2: File exists\n' });
-    writeFileSync(join(host.dir, 'install.conf'), `System hostname = bsd1\nPublic ssh key for root account = ${KEY}\n`);
     writeFileSync(join(host.dir, 'install76.img'), 'media');
-    expect(host.tool('vmctl', 'start', '-m', '512M', '-L', '-i', '1', '-d', 'install76.img', '-d', 'disk.qcow2', 'bsd1')).toMatchObject({ code: 0, stderr: 'vmctl: started vm 1 successfully, tty /dev/ttyp0\n' });
+    const served = await responseServer(`System hostname = bsd1\nPublic ssh key for root account = ${KEY}\n`);
+    try {
+      const started = await binTool('vmctl', ['start', '-m', '512M', '-L', '-i', '1', '-d', 'install76.img', '-d', 'disk.qcow2', 'bsd1'], { SYSFLEET_VMD_AUTOINSTALL_PORT: String(served.port) });
+      expect(started).toMatchObject({ code: 0, stderr: 'vmctl: started vm 1 successfully, tty /dev/ttyp0\n' });
+      expect(served.paths).toEqual([expect.stringMatching(/^\/fe:e1:ba:d0:[0-9a-f]{2}:[0-9a-f]{2}-install\.conf$/), '/install.conf']);
+    } finally {
+      await served.close();
+    }
     expect(readFileSync(authorized, 'utf8')).toBe(KEY + '\n');
+    expect(host.text(host.tool('vmctl', 'status'))).not.toMatch(/bsd1/);
+    expect(host.tool('vmctl', 'start', 'bsd1')).toMatchObject({ code: 1, stderr: 'vmctl: start vm command failed: Invalid argument\n' });
+  });
+
+  it('an installer that cannot fetch its response file authorises nothing', async () => {
+    const authorized = join(host.dir, 'authorized_keys-none');
+    configureSimulation(host.dir, { guestAuthorizedKeysFile: authorized });
+    host.tool('vmctl', 'create', '-s', '2G', 'nokey.qcow2');
+    const served = await responseServer('unused');
+    await served.close();
+    const started = await binTool('vmctl', ['start', '-m', '512M', '-L', '-d', 'install76.img', '-d', 'nokey.qcow2', 'nokey'], { SYSFLEET_VMD_AUTOINSTALL_PORT: String(served.port) });
+    expect(started.code).toBe(0);
+    expect(existsSync(authorized)).toBe(false);
+  });
+
+  it('a VM defined in vm.conf stays listed when stopped and starts by name; undefined stopped VMs are forgotten', () => {
+    const disk = join(host.dir, 'disk.qcow2');
+    mkdirSync(join(host.dir, 'root/etc'), { recursive: true });
+    writeFileSync(vmConf, `# operator's own line\n${stanza('bsd1', disk)}`);
+    expect(host.tool('vmctl', 'reload')).toMatchObject({ code: 0 });
     expect(host.text(host.tool('vmctl', 'status'))).toMatch(/ {4}1 {5}- {5}1 {4}512M {7}- {7}- {9}root {2}stopped bsd1\n$/);
-    expect(host.tool('vmctl', 'start', '-m', '512M', '-L', '-i', '1', '-d', 'disk.qcow2', 'bsd1')).toMatchObject({ code: 0 });
+    expect(host.tool('vmctl', 'start', 'bsd1')).toMatchObject({ code: 0 });
     expect(host.text(host.tool('vmctl', 'status'))).toMatch(/running bsd1\n$/);
     expect(host.text(host.tool('ifconfig', 'tap'))).toMatch(/^tap0: flags=.*\n(\t.*\n)*\tdescription: vm1-if0-bsd1\n/);
     expect(host.text(host.tool('arp', '-an'))).toMatch(/\n127\.0\.0\.9 +fe:e1:ba:d0:[0-9a-f:]{5} +tap0 19m58s\n$/);
-    expect(host.tool('vmctl', 'stop', '-f', 'bsd1')).toMatchObject({ code: 0, stdout: 'stopping vm bsd1: forced to terminate vm 1\n' });
-    rmSync(join(host.dir, 'disk.qcow2'));
+    expect(host.tool('vmctl', 'stop', 'bsd1')).toMatchObject({ code: 0, stdout: 'stopping vm bsd1: requested to shutdown vm 1\n' });
+    expect(host.text(host.tool('vmctl', 'status'))).toMatch(/stopped bsd1\n$/);
+
+    // Started with bare parameters (not in vm.conf): listed while it runs, forgotten once it stops.
+    host.tool('vmctl', 'create', '-s', '1G', 'adhoc.qcow2');
+    expect(host.tool('vmctl', 'start', '-m', '256M', '-L', '-d', 'adhoc.qcow2', 'adhoc')).toMatchObject({ code: 0 });
+    expect(host.text(host.tool('vmctl', 'status'))).toMatch(/running adhoc\n/);
+    expect(host.tool('vmctl', 'stop', '-f', 'adhoc')).toMatchObject({ code: 0 });
+    expect(host.text(host.tool('vmctl', 'status'))).not.toMatch(/adhoc/);
+    expect(host.tool('vmctl', 'start', 'adhoc')).toMatchObject({ code: 1, stderr: 'vmctl: start vm command failed: Invalid argument\n' });
+
+    // Removing the stanza and reloading forgets the stopped VM.
+    writeFileSync(vmConf, "# operator's own line\n");
+    expect(host.tool('vmctl', 'reload')).toMatchObject({ code: 0 });
     expect(host.text(host.tool('vmctl', 'status'))).not.toMatch(/bsd1/);
+  });
+
+  it('vmd -n accepts vm.conf syntax and rejects what is not; a reload of a bad file fails and keeps what vmd knew', () => {
+    const disk = join(host.dir, 'disk.qcow2');
+    writeFileSync(join(host.dir, 'good.conf'), `local prefix 100.64.0.0/10\nswitch "sysfleet" {\n\tinterface bridge0\n}\n${stanza('bsd2', disk)}`);
+    expect(host.tool('vmd', '-n', '-f', 'good.conf')).toEqual({ stderr: 'configuration OK\n', code: 0 });
+    writeFileSync(join(host.dir, 'bad.conf'), `${stanza('bsd2', disk)}vm "x" {\n\tmemory lots\n}\n`);
+    expect(host.tool('vmd', '-n', '-f', 'bad.conf')).toEqual({ stderr: 'bad.conf:8: syntax error\n', code: 1 });
+    writeFileSync(join(host.dir, 'open.conf'), 'vm "x" {\n\tdisable\n');
+    expect(host.tool('vmd', '-n', '-f', 'open.conf').code).toBe(1);
+
+    writeFileSync(vmConf, stanza('bsd2', disk));
+    expect(host.tool('vmctl', 'reload').code).toBe(0);
+    writeFileSync(vmConf, 'this is not vm.conf\n');
+    expect(host.tool('vmctl', 'reload')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^\/etc\/vm\.conf:1: syntax error\n/) });
+    expect(host.text(host.tool('vmctl', 'status'))).toMatch(/stopped bsd2\n$/);
   });
 
   it('makefs makes a cidata seed whose keys the guest takes; vmctl create -b derives a disk from a cloud image', () => {

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { fmtScaled } from '../format';
 import { readState, SimMachine, SimState, updateState } from '../state';
@@ -39,6 +40,11 @@ const rcctl: ToolImpl = (call) => {
         if (!svc.enabled && !force) return { stderr: `/etc/rc.d/${daemon}: need -f to force ${verb} since ${daemon}_flags=NO\n`, code: 1 };
         // vmd exits at once when the kernel has no vmm(4).
         if (daemon === 'vmd' && !vmmPresent(call)) return { stdout: `${daemon}(failed)\n`, code: 1 };
+        // vmd reads vm.conf when it starts and refuses to start on a bad one.
+        if (daemon === 'vmd') {
+          const loaded = loadVmConf(call, state);
+          if (loaded) return { stderr: loaded.stderr, stdout: `${daemon}(failed)\n`, code: 1 };
+        }
         svc.running = true;
         return ok(`${daemon}(ok)\n`);
       case 'stop':
@@ -54,7 +60,7 @@ const rcctl: ToolImpl = (call) => {
 const vmctl: ToolImpl = (call) => {
   const state = readState(call.stateDir);
   if (!state.services.vmd?.running) return { stderr: 'vmctl: connect: /var/run/vmd.sock: No such file or directory\n', code: 1 };
-  if (call.args[0] === 'reload') return ok();
+  if (call.args[0] === 'reload') return updateState(call.stateDir, (s) => loadVmConf(call, s) ?? ok());
   if (call.args[0] === 'create') return vmctlCreate(call);
   if (call.args[0] === 'start') return vmctlStart(call);
   if (call.args[0] === 'stop') return vmctlStop(call);
@@ -75,13 +81,108 @@ const vmctl: ToolImpl = (call) => {
   return ok(head + rows.join(''));
 };
 
-/**
- * The VMs vmd knows: a stopped VM whose disk is gone is forgotten (vmd keeps a VM started with vmctl
- * only while it runs; the simulator keeps stopped ones as if vm.conf defined them, until their disk goes).
- */
+/** The VMs vmd knows: the running ones and those vm.conf defined when vmd last read it (vmd forgets the others once they stop). */
 function vmdMachines(state: SimState): SimMachine[] {
-  return state.machines.filter((m) => m.state === 'running' || (m.disks ?? []).every((d) => existsSync(d)));
+  const defined = loadedVmNames(state);
+  return state.machines.filter((m) => m.state === 'running' || defined.includes(m.name));
 }
+
+interface VmConfVm {
+  name: string;
+  memory: number;
+  disks: string[];
+  cdrom?: string;
+}
+
+const VM_CONF_KEY = 'vmd.loaded';
+
+/** The VM names of the vm.conf vmd last loaded (kept in the state's settings, like pf's loaded rules). */
+function loadedVmNames(state: SimState): string[] {
+  const text = state.settings[VM_CONF_KEY];
+  const parsed = text === undefined ? null : parseVmConf(text);
+  return parsed && 'vms' in parsed ? parsed.vms.map((v) => v.name) : [];
+}
+
+const QUOTED = /^"([^"\n]*)"$/;
+const VM_WORD = /^(disable|enable|local interface|interface( \S+)?( \{)?|interfaces \d+|owner \S+|boot .+|cdrom "[^"]+"|disk "[^"]+"( format (raw|qcow2))?|memory \d+[KMG]?|instance .+|allow instance \{|sev|seves)$/;
+const SWITCH_WORD = /^(disable|enable|interface \S+|locked lladdr|group \S+)$/;
+const GLOBAL_WORD = /^(local (prefix|inet6)( prefix)? \S+|socket owner \S+|agentx.*|staggered start .+|include "[^"]+"|[A-Za-z0-9_]+=\S+)$/;
+
+/**
+ * vm.conf(5), the part the simulator understands: macros and global settings, `switch "x" { ... }` and
+ * `vm "x" { memory, disk, cdrom, local interface, interface, disable/enable, owner, boot }`. Anything
+ * else is a syntax error reported as vmd does ("file:line: syntax error").
+ */
+export function parseVmConf(text: string): { vms: VmConfVm[] } | { line: number } {
+  const vms: VmConfVm[] = [];
+  const stack: ('vm' | 'switch' | 'inner')[] = [];
+  let current: VmConfVm | undefined;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/#.*$/, '').trim().replace(/\s+/g, ' ');
+    if (!line) continue;
+    const context = stack.at(-1);
+    const open = /^(vm|switch) (\S+) \{$/.exec(line);
+    if (line === '}') {
+      if (!stack.pop()) return { line: i + 1 };
+      if (stack.length === 0 && current) {
+        vms.push(current);
+        current = undefined;
+      }
+    } else if (open && context === undefined) {
+      const name = QUOTED.exec(open[2])?.[1] ?? open[2];
+      if (!name) return { line: i + 1 };
+      stack.push(open[1] as 'vm' | 'switch');
+      if (open[1] === 'vm') current = { name, memory: 512 * 1024 * 1024, disks: [] };
+    } else if (context === 'vm' && current && VM_WORD.test(line)) {
+      const value = /"([^"]+)"/.exec(line)?.[1];
+      if (line.startsWith('memory ')) current.memory = vmdSize(line.slice(7)) ?? current.memory;
+      else if (line.startsWith('disk ') && value) current.disks.push(value);
+      else if (line.startsWith('cdrom ') && value) current.cdrom = value;
+      if (line.endsWith('{')) stack.push('inner');
+    } else if (context === 'switch' && SWITCH_WORD.test(line)) continue;
+    else if (context === 'inner' && line !== '{') continue;
+    else if (context === undefined && GLOBAL_WORD.test(line)) continue;
+    else return { line: i + 1 };
+  }
+  return stack.length ? { line: lines.length } : { vms };
+}
+
+/** vmd reads vm.conf (at start and `vmctl reload`): forgets stopped VMs it no longer defines, knows the defined ones. Returns an error, or null. */
+function loadVmConf(call: ToolCall, state: SimState): ToolOutput | null {
+  const path = join(call.hostRoot, 'etc/vm.conf');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const parsed = parseVmConf(text);
+  if ('line' in parsed) return { stderr: `/etc/vm.conf:${parsed.line}: syntax error\nvmctl: reload command failed: Invalid argument\n`, code: 1 };
+  state.settings[VM_CONF_KEY] = text;
+  const names = parsed.vms.map((v) => v.name);
+  state.machines = state.machines.filter((m) => m.state === 'running' || names.includes(m.name));
+  for (const vm of parsed.vms) {
+    let m = state.machines.find((x) => x.name === vm.name);
+    if (!m) {
+      m = { name: vm.name, uuid: randomUUID(), id: null, state: 'shut off', vcpus: 1, memoryKiB: vm.memory / 1024, mac: 'fe:e1:ba:d0:' + randomBytes(2).toString('hex').replace(/(..)(..)/, '$1:$2'), autostart: false };
+      state.machines.push(m);
+    }
+    if (m.state !== 'running') {
+      m.memoryKiB = vm.memory / 1024;
+      m.disks = [...vm.disks, ...(vm.cdrom ? [vm.cdrom] : [])];
+    }
+  }
+  return null;
+}
+
+/** vmd -n [-f file]: checks vm.conf's syntax and prints "configuration OK" (vmd itself runs through rcctl). */
+const vmd: ToolImpl = (call) => {
+  if (!call.args.includes('-n')) return { stderr: 'vmd: host-sim runs vmd only through rcctl; use vmd -n to check vm.conf\n', code: 1 };
+  const fAt = call.args.indexOf('-f');
+  const file = fAt >= 0 ? call.args[fAt + 1] : '/etc/vm.conf';
+  if (!file) return { stderr: 'usage: vmd [-dnv] [-D macro=value] [-f file]\n', code: 1 };
+  const path = fAt >= 0 ? resolve(call.cwd, file) : join(call.hostRoot, 'etc/vm.conf');
+  if (!existsSync(path)) return { stderr: `vmd: ${file}: No such file or directory\n`, code: 1 };
+  const parsed = parseVmConf(readFileSync(path, 'utf8'));
+  if ('line' in parsed) return { stderr: `${file}:${parsed.line}: syntax error\n`, code: 1 };
+  return { stderr: 'configuration OK\n', code: 0 };
+};
 
 function vmdSize(text: string): number | null {
   const m = /^(\d+)([KMG]?)$/i.exec(text);
@@ -129,7 +230,8 @@ function vmctlStart(call: ToolCall): ToolOutput {
     if (m?.state === 'running') return { stderr: 'vmctl: start vm command failed: Operation already in progress\n', code: 1 };
     if (!m) {
       const memory = opts['-m'] ? vmdSize(opts['-m'][0]) : 512 * 1024 * 1024;
-      if (!opts['-d'] && !opts['-r']) return { stderr: `vmctl: start vm command failed: No such file or directory\n`, code: 1 };
+      // vmd's vm_register(): a VM it does not know, given no disk, cdrom or kernel.
+      if (!opts['-d'] && !opts['-r']) return { stderr: `vmctl: start vm command failed: Invalid argument\n`, code: 1 };
       state.machines = state.machines.filter((x) => x.name !== name);
       m = { name, uuid: randomUUID(), id: null, state: 'shut off', vcpus: Number(opts['-i']?.[0] ?? 1), memoryKiB: (memory ?? 0) / 1024, mac: 'fe:e1:ba:d0:' + randomBytes(2).toString('hex').replace(/(..)(..)/, '$1:$2'), autostart: false, disks: (opts['-d'] ?? []).map((d) => resolve(call.cwd, d)) };
       state.machines.push(m);
@@ -138,15 +240,15 @@ function vmctlStart(call: ToolCall): ToolOutput {
     if (opts['-d']) m.disks = opts['-d'].map((d) => resolve(call.cwd, d));
     const media = m.disks?.find((d) => INSTALLER.test(basename(d)));
     m.installMedia = media;
+    m.state = 'running';
+    m.id = state.nextId++;
     const vmId = vmdMachines(state).indexOf(m) + 1;
     if (media) {
-      // The simulated installer runs to completion and halts: the VM is stopped right after.
+      // The simulated installer runs to completion and halts: the VM is stopped right after (and forgotten unless vm.conf defines it).
       installFromMedia(call, m);
       m.state = 'shut off';
       m.id = null;
-    } else {
-      m.state = 'running';
-      m.id = state.nextId++;
+      forgetUndefined(state);
     }
     return { stderr: `vmctl: started vm ${vmId} successfully, tty /dev/ttyp${vmId - 1}\n`, code: 0 };
   });
@@ -169,16 +271,39 @@ const makefs: ToolImpl = (call) => {
   return ok();
 };
 
+/** vmd forgets a stopped VM that vm.conf does not define. */
+function forgetUndefined(state: SimState): void {
+  const known = vmdMachines(state);
+  state.machines = state.machines.filter((m) => known.includes(m));
+}
+
+/** Where the simulated installer finds "the DHCP server's" HTTP server: the agent's port on 127.0.0.1. */
+function autoinstallPort(call: ToolCall): number {
+  const port = Number(call.env.SYSFLEET_VMD_AUTOINSTALL_PORT || 80);
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 80;
+}
+
+/** GETs one URL from a child node (tool calls are synchronous); null on any failure or non-200. */
+function httpGetSync(url: string): string | null {
+  const script = 'fetch(process.argv[1],{signal:AbortSignal.timeout(5000)}).then(async(r)=>{if(!r.ok)process.exit(2);process.stdout.write(await r.text())}).catch(()=>process.exit(3))';
+  try {
+    return execFileSync(process.execPath, ['-e', script, url], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The simulated autoinstall(8): reads install.conf next to the target disk (where the agent puts the
- * response file it serves), gives root's "Public ssh key" to the guest's sshd stand-in, and halts
- * at once, as an installer that ran to completion does.
+ * The simulated autoinstall(8): fetches the response file over HTTP as the installer does (first
+ * /<MAC>-install.conf, then /install.conf), gives its "Public ssh key" answers to the guest's sshd
+ * stand-in, and halts at once, as an installer that ran to completion does. Without a response file
+ * nothing is authorised: the guest's SSH never lets the agent in.
  */
 function installFromMedia(call: ToolCall, m: SimMachine): void {
-  const disk = m.disks?.filter((d) => !INSTALLER.test(basename(d))).at(-1);
-  const conf = disk ? join(dirname(disk), 'install.conf') : '';
-  if (!disk || !existsSync(conf)) return;
-  const keys = readFileSync(conf, 'utf8').split('\n').map((l) => /^Public ssh key for (?:root account|user \S+) = (.+)$/.exec(l)?.[1]).filter((k): k is string => Boolean(k));
+  const base = `http://127.0.0.1:${autoinstallPort(call)}`;
+  const conf = httpGetSync(`${base}/${m.mac}-install.conf`) ?? httpGetSync(`${base}/install.conf`);
+  if (conf === null) return;
+  const keys = conf.split('\n').map((l) => /^Public ssh key for (?:root account|user \S+) = (.+)$/.exec(l)?.[1]).filter((k): k is string => Boolean(k));
   authorizeGuestKeys(call.config, keys);
 }
 
@@ -189,9 +314,11 @@ function vmctlStop(call: ToolCall): ToolOutput {
     const m = vmdMachines(state).find((x) => x.name === name);
     if (!m) return { stderr: 'vmctl: terminate vm command failed: Invalid argument\n', code: 1 };
     if (m.state !== 'running') return { stdout: `stopping vm ${m.name}: vm not running\n`, code: 1 };
+    const vmId = vmdMachines(state).indexOf(m) + 1;
     m.state = 'shut off';
     m.id = null;
-    return ok(`stopping vm ${m.name}: ${call.args.includes('-f') ? 'forced to terminate' : 'requested to shutdown'} vm ${vmdMachines(state).indexOf(m) + 1}\n`);
+    forgetUndefined(state);
+    return ok(`stopping vm ${m.name}: ${call.args.includes('-f') ? 'forced to terminate' : 'requested to shutdown'} vm ${vmId}\n`);
   });
 }
 
@@ -348,4 +475,4 @@ const ifconfig: ToolImpl = (call) => {
   });
 };
 
-export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, sysctl, pfctl, fw_update: fwUpdate, ifconfig, arp, makefs };
+export const OPENBSD_TOOLS: Record<string, ToolImpl> = { rcctl, vmctl, vmd, sysctl, pfctl, fw_update: fwUpdate, ifconfig, arp, makefs };

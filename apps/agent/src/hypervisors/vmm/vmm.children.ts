@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
@@ -8,14 +8,14 @@ import { GuestKeyStore } from '../../provisioning/keys';
 import { renderOpenBsdInstallConf } from '../../provisioning/openbsd-install';
 import { cachedImage, checkChildName, childTimings, CreatedResources, sleep, withRollback } from '../children';
 import { HostTools, hostPath, progress } from '../host';
+import { autoinstallPort, serveAutoinstall } from './autoinstall-server';
 import { parseArpTable, parseTapDescriptions, parseVmctlStatus, scaledToMb } from './parsers';
+import { VmConf } from './vm-conf';
 
-/** Where a vmd child's files live: `<dir>/<name>/` (disk.qcow2, install.conf); SYSFLEET_VMD_VM_DIR moves it. */
+/** Where a vmd child's files live: `<dir>/<name>/` (disk.qcow2, seed.iso); SYSFLEET_VMD_VM_DIR moves it. */
 export function vmdVmDir(env: NodeJS.ProcessEnv): string {
   return env.SYSFLEET_VMD_VM_DIR ?? hostPath('/var/vmm/sysfleet', env);
 }
-
-const BOOT_ARGS_FILE = 'vmctl-start.json';
 
 /** OpenBSD guests are installed with autoinstall(8); every other vmd distribution is a cloud image. */
 function isOpenBsd(installIdentifier: string): boolean {
@@ -30,11 +30,16 @@ function vmState(state: string): ChildVmState {
 }
 
 /**
- * vmd children: `vmctl create` disk -> install media fetched and verified -> `vmctl start -r` with an
- * autoinstall(8) response file -> the installer halts -> start from disk -> IP -> SSH as root.
+ * vmd children: `vmctl create` disk -> (OpenBSD: install media booted with the autoinstall(8) response
+ * file served over HTTP -> the installer halts) -> a `vm` stanza in vm.conf, `vmd -n`, `vmctl reload`
+ * -> `vmctl start NAME` -> IP -> SSH. Later starts and stops use the name: vm.conf keeps the VM defined.
  */
 export class VmmChildren {
-  constructor(private readonly tools: HostTools, private readonly env: NodeJS.ProcessEnv, private readonly stateDir: string) {}
+  private readonly vmConf: VmConf;
+
+  constructor(private readonly tools: HostTools, private readonly env: NodeJS.ProcessEnv, private readonly stateDir: string) {
+    this.vmConf = new VmConf(tools, env);
+  }
 
   private vmctl(step: string, args: string[], signal?: AbortSignal) {
     return this.tools.step(step, 'vmctl', args, { signal });
@@ -79,24 +84,10 @@ export class VmmChildren {
     return info;
   }
 
-  /**
-   * `vmctl start` arguments that boot the VM from its disk. vmd forgets a VM that is not in vm.conf once
-   * it stops, so the create stores them in the VM's directory and every later start gives them again.
-   */
-  private async bootArgs(name: string): Promise<string[]> {
-    try {
-      const saved: unknown = JSON.parse(await readFile(join(vmdVmDir(this.env), name, BOOT_ARGS_FILE), 'utf8'));
-      if (Array.isArray(saved) && saved.every((a) => typeof a === 'string' && /^[A-Za-z0-9_./:-]+$/.test(a))) return [...saved, name];
-    } catch {
-      // Not made by this agent (or by an older one): vmd must know it from vm.conf.
-    }
-    return [name];
-  }
-
   async start(name: string, ctx: JobContext): Promise<ChildInfo> {
     const before = await this.info(checkChildName(name));
     if (before?.state === 'running') await progress(ctx, 'start', `${name} is already running`, 90);
-    else await this.vmctl('start', ['start', ...(await this.bootArgs(name))], ctx.signal);
+    else await this.vmctl('start', ['start', name], ctx.signal);
     return this.mustExist(name, 'start');
   }
 
@@ -114,18 +105,19 @@ export class VmmChildren {
   async restart(name: string, ctx: JobContext): Promise<ChildInfo> {
     const before = await this.mustExist(name, 'restart');
     if (before.state === 'running') await this.vmctl('restart', ['stop', '-w', name], ctx.signal);
-    await this.vmctl('restart', ['start', ...(await this.bootArgs(name))], ctx.signal);
+    await this.vmctl('restart', ['start', name], ctx.signal);
     await progress(ctx, 'restart', `${name} restarted`, 90);
     return this.mustExist(name, 'restart');
   }
 
   async delete(name: string, deleteDisk: boolean, ctx: JobContext): Promise<void> {
     const before = await this.info(checkChildName(name));
-    if (before) {
-      // A VM started with vmctl (not in vm.conf) is forgotten by vmd once it stops.
-      if (before.state !== 'stopped') await this.vmctl('delete', ['stop', '-f', name], ctx.signal);
+    if (before && before.state !== 'stopped') {
+      await this.vmctl('delete', ['stop', '-f', name], ctx.signal);
       await progress(ctx, 'delete', `VM ${name} stopped`, 60);
     }
+    // Without its stanza vmd forgets the stopped VM at the reload.
+    await this.vmConf.defineVm(ctx, 'delete', name, null);
     if (deleteDisk) {
       await rm(join(vmdVmDir(this.env), name), { recursive: true, force: true });
       new GuestKeyStore(this.stateDir).delete(name);
@@ -152,20 +144,27 @@ export class VmmChildren {
       if (e instanceof SeedInputError) throw new StepError('install-media', e.message);
       throw e;
     }
-    await writeFile(join(v.dir, 'install.conf'), conf, { mode: 0o644 });
-    await progress(ctx, 'install-media', `install media ${v.media} and autoinstall response file ${join(v.dir, 'install.conf')}`, 25);
-    await this.vmctl('install', ['start', ...v.vmArgs, '-d', v.media, '-d', v.disk, p.name], ctx.signal);
-    v.made.add(`VM ${p.name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', p.name])));
-    await progress(ctx, 'install', `unattended install of ${p.name} running`, 30);
-    const deadline = Date.now() + timings.installTimeoutMs;
-    for (;;) {
-      // The installer halts the VM at the end: vmd then shows it stopped, or forgets it (not in vm.conf).
-      const vm = await this.info(p.name);
-      if (!vm || vm.state === 'stopped') break;
-      if (Date.now() > deadline) throw new StepError('install', `the unattended install of ${p.name} did not finish within ${Math.round(timings.installTimeoutMs / 1000)} s`);
-      await sleep(timings.ipIntervalMs, ctx.signal);
+    // Served only while the installer runs: closed when it halts, fails or the job is cancelled.
+    const served = await serveAutoinstall(conf, autoinstallPort(this.env));
+    try {
+      await progress(ctx, 'install-media', `install media ${v.media}; autoinstall response file served on port ${served.port}`, 25);
+      // Not in vm.conf yet: the install boot has the media as its first disk, the later boots do not.
+      await this.vmctl('install', ['start', ...v.vmArgs, '-d', v.media, '-d', v.disk, p.name], ctx.signal);
+      v.made.add(`VM ${p.name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', p.name])));
+      await progress(ctx, 'install', `unattended install of ${p.name} running`, 30);
+      const deadline = Date.now() + timings.installTimeoutMs;
+      for (;;) {
+        // The installer halts the VM at the end: vmd then forgets it (not in vm.conf yet).
+        const vm = await this.info(p.name);
+        if (!vm || vm.state === 'stopped') break;
+        if (Date.now() > deadline) throw new StepError('install', `the unattended install of ${p.name} did not finish within ${Math.round(timings.installTimeoutMs / 1000)} s`);
+        await sleep(timings.ipIntervalMs, ctx.signal);
+      }
+    } finally {
+      await served.close();
     }
-    await progress(ctx, 'install', 'installer finished and halted', 40);
+    const fetched = served.requests;
+    await progress(ctx, 'install', `installer finished and halted; it fetched ${fetched.length ? fetched.join(', ') : 'no response file'}`, 40);
     // install.conf gives root the one-off key: log in as root, no doas needed.
     return { username: 'root' };
   }
@@ -216,14 +215,15 @@ export class VmmChildren {
       const key = keys.ensure(name);
       made.add(`one-off SSH key ${keys.fileOf(name)}`, async () => keys.delete(name));
       const vmArgs = ['-m', `${p.memoryMb}M`, '-L', '-i', '1'];
-      // The seed stays attached on later boots: cloud-init sees the same instance-id and does nothing again.
-      const bootArgs = [...vmArgs, '-d', disk, ...(isOpenBsd(dist.installIdentifier) ? [] : ['-r', join(dir, 'seed.iso')])];
-      await writeFile(join(dir, BOOT_ARGS_FILE), JSON.stringify(bootArgs) + '\n', { mode: 0o644 });
       let login: { username: string; elevate?: 'sudo' };
       if (isOpenBsd(dist.installIdentifier)) {
         login = await this.autoinstall(p, ctx, { dir, disk, media, key: key.publicKey, vmArgs, made });
       } else login = await this.cloudImage(p, ctx, { dir, key: key.publicKey, made });
-      await this.vmctl('boot', ['start', ...bootArgs, name], ctx.signal);
+      // The seed stays attached on later boots: cloud-init sees the same instance-id and does nothing again.
+      const cdrom = isOpenBsd(dist.installIdentifier) ? undefined : join(dir, 'seed.iso');
+      made.add(`vm.conf entry ${name}`, () => this.vmConf.undefineVm(name));
+      await this.vmConf.defineVm(ctx, 'vm-conf', name, { name, memoryMb: p.memoryMb, disk, cdrom });
+      await this.vmctl('boot', ['start', name], ctx.signal);
       if (!isOpenBsd(dist.installIdentifier)) made.add(`VM ${name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', name])));
       await progress(ctx, 'boot', `${name} started from its disk`, 45);
 

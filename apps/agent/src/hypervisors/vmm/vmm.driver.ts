@@ -7,6 +7,7 @@ import { tail } from '../../run';
 import { HostTools, hostFileExists, hostPath, hostPlatform, markedBlock, progress, readHostFile, replaceMarkedBlock, subnetPlan, unavailableStatus } from '../host';
 import { Hypervisor } from '../types';
 import { parseDmesgVirtualization, parseRcctlCheck, parseSysctl } from './parsers';
+import { VmConf, vmConfWithNetwork } from './vm-conf';
 
 /** Default subnet of the routed network (vether0 holds .1; guests are NATed out through pf). */
 export const DEFAULT_ROUTED_SUBNET = '10.42.0.0/24';
@@ -178,13 +179,8 @@ export class VmmDriver implements Hypervisor {
   }
 
   private async writeVmConf(ctx: JobContext, config: VmdNetworkConfig | null, percent: number): Promise<void> {
-    const path = hostPath('/etc/vm.conf', this.env);
-    const before = readHostFile('/etc/vm.conf', this.env) ?? '';
-    const after = replaceMarkedBlock(before, config ? vmConfBlock(config) : null);
-    if (after !== before) {
-      await writeFile(`${path}.sysfleet.tmp`, after, { mode: 0o644 });
-      await rename(`${path}.sysfleet.tmp`, path);
-    }
+    // The block's VM stanzas (one per child) are kept; vmd -n checks the new file before it is installed.
+    await new VmConf(this.tools, this.env).update('vm-conf', (text) => vmConfWithNetwork(text, config ? vmConfBlock(config) : null), ctx.signal);
     await progress(ctx, 'vm-conf', config ? `vm.conf: ${config.mode} network` : 'vm.conf: sysfleet network removed', percent);
   }
 

@@ -1,0 +1,30 @@
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { fingerprintOf, handshakeMessage, parsePublicKey, verifyHandshake } from './identity';
+
+describe('parsePublicKey / verifyHandshake', () => {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const nonce = randomBytes(16).toString('base64url');
+  const timestamp = Date.now();
+
+  it('parses once and gives the same fingerprint as fingerprintOf', () => {
+    const parsed = parsePublicKey(pem);
+    expect(parsed.fingerprint).toBe(fingerprintOf(pem));
+    expect(parsed.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    expect(parsed.key.asymmetricKeyType).toBe('ed25519');
+  });
+
+  it('verifies with a parsed key exactly as with the PEM, and refuses a wrong host id', () => {
+    const parsed = parsePublicKey(pem);
+    const signature = sign(null, handshakeMessage('h1', parsed.fingerprint, timestamp, nonce), privateKey).toString('base64');
+    expect(verifyHandshake(parsed, 'h1', timestamp, nonce, signature)).toBe(true);
+    expect(verifyHandshake(pem, 'h1', timestamp, nonce, signature)).toBe(true);
+    expect(verifyHandshake(parsed, 'h2', timestamp, nonce, signature)).toBe(false);
+    expect(verifyHandshake('not a key', 'h1', timestamp, nonce, signature)).toBe(false);
+  });
+
+  it('refuses a key that is not Ed25519', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(() => parsePublicKey(rsa)).toThrow('not Ed25519');
+  });
+});
