@@ -3,7 +3,7 @@ import {
   AgentToServerEvents, CommandAck, JobCancelPayload, JobCommandPayload, JobProgressPayload, JobResultPayload, parsePayload, ServerAck,
   ServerEvent, ServerToAgentEvents, VirtualizationReport,
 } from '@sysfleet/protocol';
-import type { Namespace } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import type { AgentIdentity } from './agent-handshake.service';
 
 /** Events between server replicas on /agent (through the Redis adapter). */
@@ -20,6 +20,7 @@ export interface AgentSocketData {
 }
 
 export type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
+export type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
 
 /** Receives job events from agents (the jobs feature sets it). */
 export interface JobSink {
@@ -64,6 +65,22 @@ export class AgentChannel {
     return this.emitWithAck(hostId, ServerEvent.JobCancel, payload, timeoutMs);
   }
 
+  /** Whether an approved agent of this host is connected to this replica (no Redis round trip). */
+  isReadyHere(hostId: string): boolean {
+    return this.localReadySocket(hostId) !== undefined;
+  }
+
+  private localReadySocket(hostId: string): AgentSocket | undefined {
+    const ns = this.ns;
+    const ids = ns?.adapter.rooms.get(readyRoom(hostId));
+    if (!ns || !ids) return undefined;
+    for (const id of ids) {
+      const socket = ns.sockets.get(id);
+      if (socket?.connected) return socket;
+    }
+    return undefined;
+  }
+
   private emitWithAck(hostId: string, event: typeof ServerEvent.JobCommand | typeof ServerEvent.JobCancel, payload: JobCommandPayload | JobCancelPayload, timeoutMs: number): Promise<CommandAck | null> {
     const ns = this.ns;
     if (!ns) return Promise.resolve(null);
@@ -78,6 +95,12 @@ export class AgentChannel {
         if (err && (responses ?? []).length === 0) this.logger.debug(`no ack for ${event} from host ${hostId}: ${err.message}`);
         resolve(null);
       };
+      // The agent is connected here: emit on its socket, without the adapter's Redis round trips.
+      const local = this.localReadySocket(hostId) as unknown as { timeout(ms: number): { emit(ev: string, p: unknown, cb: (err: Error | null, response: unknown) => void): void } } | undefined;
+      if (local) {
+        local.timeout(timeoutMs).emit(event, payload, (err, response) => done(err, err ? [] : [response]));
+        return;
+      }
       // The typed event map describes one client's ack; a room broadcast acks with every client's answer.
       const target = ns.to(readyRoom(hostId)).timeout(timeoutMs) as unknown as {
         emit(ev: string, p: unknown, cb: (err: Error | null, responses: unknown[]) => void): void;
@@ -89,6 +112,7 @@ export class AgentChannel {
   /** Whether an approved agent of this host is connected to any replica right now. */
   async isConnected(hostId: string): Promise<boolean> {
     if (!this.ns) return false;
+    if (this.isReadyHere(hostId)) return true;
     try {
       const sockets = await this.ns.in(readyRoom(hostId)).fetchSockets();
       return sockets.length > 0;

@@ -4,16 +4,13 @@ import {
   AGENT_NAMESPACE, AgentEvent, VirtualizationReport, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
   ServerAck, ServerEvent,
 } from '@sysfleet/protocol';
-import type { Socket } from 'socket.io';
 import { EnrollmentService } from '../enrollment/enrollment.service';
 import { HostEntity } from '../hosts/hosts.entity';
 import { HostChange, HostsService } from '../hosts/hosts.service';
-import { AgentChannel, AgentInterServerEvents, AgentNamespace, AgentSocketData, hostRoom, readyRoom } from './agent-channel.service';
+import { AgentChannel, AgentNamespace, AgentSocket, hostRoom, readyRoom } from './agent-channel.service';
 import { AgentHandshakeService, HandshakeError } from './agent-handshake.service';
 import { SOCKET_SERVER_OPTIONS } from './redis-io.adapter';
-import type { AgentToServerEvents, ServerToAgentEvents } from '@sysfleet/protocol';
 
-type AgentSocket = Socket<AgentToServerEvents, ServerToAgentEvents, AgentInterServerEvents, AgentSocketData>;
 type Ack = (res: ServerAck | HostStatusPayload) => void;
 
 /** How often this replica vouches for its connected hosts (one UPDATE for all of them). */

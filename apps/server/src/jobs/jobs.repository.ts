@@ -91,12 +91,14 @@ export class JobsRepository {
 
   /**
    * Stores an agent step once per (job, seq) and, when it is new, makes it the job's latest step (the first
-   * one moves the job to running) — one statement. Null when the step was a re-send or the job is final.
+   * one moves the job to running) — one statement. Null when the step was a re-send, the job is final, or
+   * it is not a job of `hostId` (nothing is stored then).
    */
-  async recordProgress(e: { jobId: string; seq: number; step: string; message: string; percent: number | null; at: Date }): Promise<JobEntity | null> {
+  async recordProgress(e: { jobId: string; hostId: string; seq: number; step: string; message: string; percent: number | null; at: Date }): Promise<JobEntity | null> {
     const rows: JobEntity[] = await this.repo.query(
       `WITH e AS (
-         INSERT INTO job_events ("jobId", seq, source, step, message, percent, at) VALUES ($1, $2, 'agent', $3, $4, $5, $6)
+         INSERT INTO job_events ("jobId", seq, source, step, message, percent, at)
+           SELECT id, $2, 'agent', $3, $4, $5, $6 FROM jobs WHERE id = $1 AND "hostId" = $7
          ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId"
        )
        , j AS (
@@ -107,7 +109,7 @@ export class JobsRepository {
        )
        -- A SELECT (not a bare UPDATE) so the driver returns plain rows.
        SELECT * FROM j`,
-      [e.jobId, e.seq, e.step, e.message, e.percent, e.at],
+      [e.jobId, e.seq, e.step, e.message, e.percent, e.at, e.hostId],
     );
     return rows[0] ?? null;
   }

@@ -29,12 +29,18 @@ function makeJob(over: Partial<JobEntity> = {}): JobEntity {
   };
 }
 
+/** The direct send runs after create() returns; wait for its effect. */
+async function waitForCall(fn: jest.Mock, times = 1): Promise<void> {
+  for (let i = 0; i < 100 && fn.mock.calls.length < times; i++) await new Promise((r) => setImmediate(r));
+  expect(fn).toHaveBeenCalledTimes(times);
+}
+
 function setup(job: JobEntity = makeJob()) {
   const jobs = {
     insertQueued: jest.fn(async () => ({ job, created: true })),
     findById: jest.fn(async () => job),
     markDispatched: jest.fn(async () => ({ ...job, status: 'dispatched' })),
-    recordProgress: jest.fn(async () => ({ ...job, status: 'running' }) as JobEntity | null),
+    recordProgress: jest.fn(async (e: { hostId: string }) => (e.hostId === job.hostId ? { ...job, status: 'running' } : null) as JobEntity | null),
     finish: jest.fn(async (_id: string, o: { status: string }) => ({ ...job, status: o.status })),
     requestCancel: jest.fn(async () => ({ ...job, cancelRequestedAt: new Date() })),
     listOpenForHost: jest.fn(async () => [job]),
@@ -48,12 +54,14 @@ function setup(job: JobEntity = makeJob()) {
     sendCommand: jest.fn(async () => ({ state: 'accepted' as const })),
     cancelJob: jest.fn(async () => ({ state: 'accepted' as const })),
     isConnected: jest.fn(async () => true),
+    isReadyHere: jest.fn(() => false),
     setJobSink: jest.fn(),
     onAgentReady: jest.fn(),
   };
   const ui = { publish: jest.fn() };
   const hosts = { get: jest.fn(async () => ({ id: HOST, hostname: 'web-1', status: 'approved' })), updateFacts: jest.fn(async () => null) };
-  const queue = { add: jest.fn(async () => undefined), addBulk: jest.fn(async () => undefined), remove: jest.fn(async () => 1) };
+  const watchdog = { changeDelay: jest.fn(async () => undefined) };
+  const queue = { add: jest.fn(async () => undefined), addBulk: jest.fn(async () => undefined), remove: jest.fn(async () => 1), getJob: jest.fn(async () => watchdog) };
   const types = new JobTypes();
   const applied: unknown[] = [];
   types.register({ type: Command.InventoryRefresh, deadlineSeconds: 60, maxRunSeconds: 30, result: EchoResult, onSucceeded: async (_j, r) => void applied.push(r) });
@@ -64,7 +72,7 @@ function setup(job: JobEntity = makeJob()) {
     channel as unknown as AgentChannel, ui as unknown as UiEvents, settings,
     new SecretBox({ SYSFLEET_SECRET: 'x'.repeat(32) } as EnvironmentVariables), hosts as unknown as HostsService, queue as never,
   );
-  return { service, jobs, events, channel, ui, queue, applied, job, hosts };
+  return { service, jobs, events, channel, ui, queue, watchdog, applied, job, hosts };
 }
 
 describe('JobsService', () => {
@@ -75,6 +83,30 @@ describe('JobsService', () => {
     expect(jobs.insertQueued).toHaveBeenCalledWith(expect.objectContaining({ hostId: HOST, createdBy: 'alice', serialKey: null }), { step: 'queued', message: 'queued by alice' });
     expect(queue.add).toHaveBeenCalledWith('deliver', { jobId: job.id }, expect.objectContaining({ jobId: job.id }));
     expect(ui.publish).toHaveBeenCalledWith('job.updated', expect.objectContaining({ id: job.id, status: 'queued' }));
+  });
+
+  it('sends at once to an agent connected to this replica and leaves the BullMQ job as a delayed watchdog', async () => {
+    const { service, channel, jobs, queue, job } = setup();
+    channel.isReadyHere.mockReturnValue(true);
+    await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
+    expect(queue.add).toHaveBeenCalledWith('deliver', { jobId: job.id }, expect.objectContaining({ jobId: job.id, delay: 60_000 }));
+    await waitForCall(jobs.markDispatched);
+    expect(channel.sendCommand).toHaveBeenCalledWith(HOST, expect.objectContaining({ jobId: job.id }), 1000);
+  });
+
+  it('hands a directly sent job back to the worker when the host is busy or did not answer', async () => {
+    const { service, channel, jobs, watchdog } = setup();
+    channel.isReadyHere.mockReturnValue(true);
+    jobs.countActiveForHost.mockResolvedValueOnce(2);
+    await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
+    await waitForCall(watchdog.changeDelay);
+    expect(watchdog.changeDelay).toHaveBeenLastCalledWith(1000);
+    expect(channel.sendCommand).not.toHaveBeenCalled();
+    channel.sendCommand.mockResolvedValueOnce(null as never);
+    await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
+    await waitForCall(watchdog.changeDelay, 2);
+    expect(watchdog.changeDelay).toHaveBeenLastCalledWith(0);
+    expect(jobs.markDispatched).not.toHaveBeenCalled();
   });
 
   it('returns the existing job for a repeated idempotency key without enqueueing again', async () => {
@@ -139,6 +171,23 @@ describe('JobsService', () => {
     jobs.countActiveForHost.mockResolvedValueOnce(2);
     await service.deliver('x');
     expect(channel.sendCommand).not.toHaveBeenCalled();
+  });
+
+  it('sends a held-back job as soon as the job it waited for finishes, and looks no further otherwise', async () => {
+    const waiting = makeJob({ id: '55555555-5555-4555-8555-555555555555', type: Command.ChildStart, serialKey: `${HOST}:vm1` });
+    const { service, channel, jobs } = setup(makeJob({ status: 'running' }));
+    const result = { status: 'succeeded' as const, result: { echoed: 'x' }, finishedAt: new Date().toISOString() };
+    await service.onResult(HOST, { jobId: makeJob().id, ...result });
+    expect(jobs.listOpenForHost).not.toHaveBeenCalled();
+
+    jobs.findById.mockResolvedValueOnce(waiting);
+    jobs.hasEarlierOpenInSerial.mockResolvedValueOnce(true);
+    await service.deliver(waiting.id);
+    expect(channel.sendCommand).not.toHaveBeenCalled();
+    jobs.listOpenForHost.mockResolvedValueOnce([waiting]);
+    await service.onResult(HOST, { jobId: makeJob().id, ...result });
+    await waitForCall(channel.sendCommand);
+    expect(channel.sendCommand).toHaveBeenCalledWith(HOST, expect.objectContaining({ jobId: waiting.id }), 1000);
   });
 
   it('stores each progress step once and moves the job to running', async () => {

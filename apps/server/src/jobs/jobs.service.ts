@@ -40,6 +40,8 @@ export type DeliveryOutcome = { done: true } | { done: false; at: number };
 export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Jobs');
   private reconcileTimer?: NodeJS.Timeout;
+  /** Hosts with a job this replica held back (serial key or host concurrency): a finish here sends it at once. */
+  private readonly hostsWithWaitingJobs = new Set<string>();
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -94,8 +96,11 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       deadlineAt: new Date(Date.now() + this.types.deadlineSeconds(def) * 1000),
     }, { step: 'queued', message: `queued by ${createdBy}` });
     if (created) {
-      await this.enqueue(job.id);
+      // The agent is connected here: send at once, and let the BullMQ job only watch over it.
+      const here = this.channel.isReadyHere(job.hostId);
+      await this.enqueue(job.id, here ? this.settings.redeliverMs : 0);
       this.publish(job);
+      if (here) void this.deliverDirect(job);
     }
     return { job, created };
   }
@@ -173,10 +178,12 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   async onProgress(hostId: string, p: JobProgressPayload): Promise<ServerAck> {
-    const job = await this.jobs.findById(p.jobId);
-    if (!job || job.hostId !== hostId) return { ok: false, error: `unknown job ${p.jobId}` };
-    const updated = await this.jobs.recordProgress({ jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: new Date(p.at) });
-    if (!updated) return { ok: true }; // a re-sent step, or a job that has already finished
+    const updated = await this.jobs.recordProgress({ jobId: p.jobId, hostId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: new Date(p.at) });
+    if (!updated) {
+      // Nothing changed: a re-sent step or a finished job is fine; another host's or an unknown job is not.
+      const job = await this.jobs.findById(p.jobId);
+      return job?.hostId === hostId ? { ok: true } : { ok: false, error: `unknown job ${p.jobId}` };
+    }
     this.ui.publish(UiEvent.JobEvent, { jobId: p.jobId, seq: p.seq, step: p.step, message: p.message, percent: p.percent ?? null, at: p.at });
     this.publish(updated);
     return { ok: true };
@@ -213,9 +220,9 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /** Sends the command unless the job must wait; the agent's journal makes a repeat harmless. */
   private async send(job: JobEntity): Promise<'sent' | 'blocked' | 'offline' | 'refused'> {
-    if (job.status === 'queued') {
-      if (await this.jobs.hasEarlierOpenInSerial(job)) return 'blocked';
-      if ((await this.jobs.countActiveForHost(job.hostId)) >= this.settings.hostConcurrency) return 'blocked';
+    if (job.status === 'queued' && ((await this.jobs.hasEarlierOpenInSerial(job)) || (await this.jobs.countActiveForHost(job.hostId)) >= this.settings.hostConcurrency)) {
+      this.hostsWithWaitingJobs.add(job.hostId);
+      return 'blocked';
     }
     const params = job.secretParams ? { ...job.params, ...(JSON.parse(this.secrets.open(job.secretParams)) as Record<string, unknown>) } : job.params;
     const payload: JobCommandPayload = { jobId: job.id, type: job.type as JobCommandPayload['type'], params, deadline: job.deadlineAt.toISOString() };
@@ -241,8 +248,9 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     void this.queue.remove(job.id).catch(() => undefined);
     await this.types.get(job.type)?.onFinished?.(done).catch((e: unknown) => this.logger.error(`settling ${job.type} ${job.id}: ${(e as Error).message}`));
     this.publish(done);
-    // Another job of the same host or child may have been waiting for this one.
-    if (job.status !== 'queued') void this.deliverOpenJobs(job.hostId).catch(() => undefined);
+    // A job of the same host or child held back here may have been waiting for this one (held back on
+    // another replica, the worker there retries it within blockedRetryMs).
+    if (job.status !== 'queued' && this.hostsWithWaitingJobs.delete(job.hostId)) void this.deliverOpenJobs(job.hostId).catch(() => undefined);
     return done;
   }
 
@@ -251,9 +259,27 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return { done: true };
   }
 
-  private async enqueue(jobId: string): Promise<void> {
+  /** First delivery attempt without the queue's pick-up delay; what it cannot send now goes back to the worker. */
+  private async deliverDirect(job: JobEntity): Promise<void> {
+    let retryInMs: number;
+    try {
+      const sent = await this.send(job);
+      if (sent === 'sent' || sent === 'refused') return;
+      retryInMs = sent === 'blocked' ? this.settings.blockedRetryMs : 0;
+    } catch (e) {
+      this.logger.warn(`direct delivery of ${job.id} failed, the worker retries: ${(e as Error).message}`);
+      retryInMs = 0;
+    }
+    try {
+      await (await this.queue.getJob(job.id))?.changeDelay(retryInMs);
+    } catch {
+      // Not delayed any more: the worker has it already.
+    }
+  }
+
+  private async enqueue(jobId: string, delayMs = 0): Promise<void> {
     // The BullMQ job id is the job's id: adding it again while it exists is a no-op.
-    await this.queue.add('deliver', { jobId }, { jobId, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } });
+    await this.queue.add('deliver', { jobId }, { jobId, delay: delayMs, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } });
   }
 
   private async requeueOpenJobs(): Promise<void> {
