@@ -213,6 +213,45 @@ describe('job pipeline', () => {
     expect((await api.post(`/api/jobs/${first.id}/cancel`)).status).toBe(409);
   });
 
+  it('fans one inventory refresh out to many hosts in one request, once per Idempotency-Key, skipping hosts it may not run on', async () => {
+    server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('jobs') });
+    const api = await login(server.url);
+    const one = await approvedAgent(server, api);
+    const two = await approvedAgent(server, api);
+    agents.push(one.agent, two.agent);
+    const { FakeAgent } = await import('../support/fake-agent');
+    const pending = new FakeAgent(server.url);
+    others.push({ stop: async () => pending.disconnect() });
+    await pending.connect();
+    const hello = await pending.hello({});
+    expect(hello.status).toBe('pending');
+    const unknown = '0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b';
+
+    const ids = [one.hostId, two.hostId, hello.hostId, unknown];
+    const res = await api.post('/api/hosts/inventory/refresh', { ids }, { 'Idempotency-Key': 'fleet-refresh-1' });
+    expect(res.status).toBe(202);
+    const report = res.body as { created: number; results: { hostId: string; ok: boolean; jobId?: string; code?: string }[] };
+    expect(report.created).toBe(2);
+    expect(report.results.map((r) => [r.hostId, r.ok, r.code ?? null])).toEqual([
+      [one.hostId, true, null], [two.hostId, true, null], [hello.hostId, false, 'JOB_HOST_NOT_APPROVED'], [unknown, false, 'JOB_HOST_NOT_FOUND'],
+    ]);
+    const jobIds = report.results.slice(0, 2).map((r) => r.jobId!);
+    for (const [k, id] of jobIds.entries()) {
+      const job = await finished(api, id);
+      expect(job).toMatchObject({ status: 'succeeded', hostId: ids[k] });
+    }
+
+    // The same key again: the same jobs, nothing new started.
+    const again = (await api.post('/api/hosts/inventory/refresh', { ids }, { 'Idempotency-Key': 'fleet-refresh-1' })).body as typeof report;
+    expect(again.created).toBe(0);
+    expect(again.results.slice(0, 2).map((r) => r.jobId)).toEqual(jobIds);
+    expect(((await api.get('/api/jobs', { type: 'inventory.refresh' })).body as { total: number }).total).toBe(2);
+
+    const bad = await api.post('/api/hosts/inventory/refresh', { ids: ['not-a-uuid'] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('ids');
+  });
+
   it('refuses an invalid result from the agent and records the job as failed', async () => {
     server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('jobs') });
     const api = await login(server.url);

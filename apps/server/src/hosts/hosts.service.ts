@@ -66,6 +66,11 @@ export class HostsService {
     return toHostDetailDto(host);
   }
 
+  /** Each known host's status, by id (unknown ids are absent). */
+  statusesOf(ids: string[]): Promise<Map<string, HostStatus>> {
+    return this.hosts.statusesOf(ids);
+  }
+
   findByFingerprint(fingerprint: string): Promise<HostEntity | null> {
     return this.hosts.findByFingerprint(fingerprint);
   }

@@ -1,7 +1,8 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor, CurrentActor } from '../auth/auth.decorators';
-import { JobDto, JobQueryDto, JobWithEventsDto, toJobDto, toJobEventDto } from './jobs.dto';
+import { BulkJobsResultDto, JobDto, JobHostIdsDto, JobQueryDto, JobWithEventsDto, toJobDto, toJobEventDto } from './jobs.dto';
+import { AuditAction } from '../audit/audit.http';
 import { IdempotencyKey } from './idempotency-key.decorator';
 import { JobsService } from './jobs.service';
 
@@ -31,16 +32,25 @@ export class JobsController {
   }
 }
 
-/** Jobs started on a host that belong to no other feature: re-collecting its inventory. */
+/** Jobs started on hosts that belong to no other feature: re-collecting their inventory. */
 @ApiTags('jobs')
-@Controller('api/hosts/:id')
+@Controller('api/hosts')
 export class HostJobsController {
   constructor(private readonly jobs: JobsService) {}
 
-  @Post('inventory/refresh')
+  @Post(':id/inventory/refresh')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: JobDto })
   async refreshInventory(@Param('id', ParseUUIDPipe) id: string, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string): Promise<JobDto> {
     return toJobDto((await this.jobs.refreshInventory(id, actor, key)).job);
+  }
+
+  /** Fan-out: one inventory.refresh job per approved host, reported per id. */
+  @Post('inventory/refresh')
+  @AuditAction('host.inventory-refresh-many', 'host')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: BulkJobsResultDto })
+  refreshInventoryMany(@Body() body: JobHostIdsDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string): Promise<BulkJobsResultDto> {
+    return this.jobs.refreshInventoryMany(body.ids, actor, key);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { JobEntity, JobEventEntity, JOB_STATUSES, JobStatus } from './jobs.entity';
 
 export class JobQueryDto {
@@ -9,6 +9,28 @@ export class JobQueryDto {
   @IsOptional() @IsIn(JOB_STATUSES) status?: JobStatus;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset = 0;
+}
+
+/** Hosts to start one job on each (fan-out); at most a 10,000-host fleet per request. */
+export class JobHostIdsDto {
+  @ApiProperty({ type: [String], minItems: 1, maxItems: 10_000 })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10_000) @IsUUID('all', { each: true }) ids!: string[];
+}
+
+export class BulkJobsResultItem {
+  @ApiProperty() hostId!: string;
+  @ApiProperty() ok!: boolean;
+  @ApiPropertyOptional() jobId?: string;
+  /** False when the Idempotency-Key had already started this host's job: that job is returned. */
+  @ApiPropertyOptional() created?: boolean;
+  @ApiPropertyOptional() code?: string;
+  @ApiPropertyOptional() message?: string;
+}
+
+export class BulkJobsResultDto {
+  /** How many jobs this request created. */
+  @ApiProperty() created!: number;
+  @ApiProperty({ type: [BulkJobsResultItem] }) results!: BulkJobsResultItem[];
 }
 
 export class JobEventDto {

@@ -47,23 +47,38 @@ export class JobsRepository {
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 
   /**
-   * Inserts a queued job together with its `queued` event, in one statement; with an idempotency key
-   * already used by the same actor, returns that job instead.
+   * Inserts queued jobs together with their `queued` events, in one statement whatever their number.
+   * A job whose idempotency key its actor has used already is not inserted: that earlier job is
+   * returned instead, as `created: false`. Results are in the order of `jobs`.
    */
-  async insertQueued(job: NewJob, event: ServerEvent): Promise<{ job: JobEntity; created: boolean }> {
-    const rows: JobEntity[] = await this.repo.query(
+  async insertQueued(jobs: NewJob[], event: ServerEvent): Promise<{ job: JobEntity; created: boolean }[]> {
+    const inserted: JobEntity[] = await this.repo.query(
       `WITH j AS (
          INSERT INTO jobs (id, "hostId", type, params, "secretParams", status, "serialKey", "createdById", "createdBy", "idempotencyKey", "deadlineAt")
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
+         SELECT r.id, r."hostId", r.type, r.params, r."secretParams", 'queued', r."serialKey", r."createdById", r."createdBy", r."idempotencyKey", r."deadlineAt"
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "hostId" uuid, type text, params jsonb, "secretParams" text, "serialKey" text,
+                                                  "createdById" uuid, "createdBy" text, "idempotencyKey" text, "deadlineAt" timestamptz)
          ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
          RETURNING *
-       ), e AS (${EVENT_FROM_J(11)})
+       ), e AS (${EVENT_FROM_J(2)})
        SELECT * FROM j`,
-      [job.id, job.hostId, job.type, job.params, job.secretParams, job.serialKey, job.createdById, job.createdBy, job.idempotencyKey, job.deadlineAt, event.step, event.message],
+      [JSON.stringify(jobs), event.step, event.message],
     );
-    if (rows.length) return { job: rows[0], created: true };
-    const existing = await this.repo.findOneByOrFail({ createdBy: job.createdBy, idempotencyKey: job.idempotencyKey! });
-    return { job: existing, created: false };
+    const byId = new Map(inserted.map((j) => [j.id, j]));
+    const repeated = jobs.filter((j) => !byId.has(j.id));
+    const earlier = new Map<string, JobEntity>();
+    for (const createdBy of new Set(repeated.map((j) => j.createdBy))) {
+      const keys = repeated.filter((j) => j.createdBy === createdBy).map((j) => j.idempotencyKey);
+      const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE "createdBy" = $1 AND "idempotencyKey" = ANY($2::text[])`, [createdBy, keys]);
+      for (const row of rows) earlier.set(`${createdBy}\n${row.idempotencyKey}`, row);
+    }
+    return jobs.map((j) => {
+      const created = byId.get(j.id);
+      if (created) return { job: created, created: true };
+      const found = earlier.get(`${j.createdBy}\n${j.idempotencyKey}`);
+      if (!found) throw new Error(`job ${j.id} was neither inserted nor found by its idempotency key`);
+      return { job: found, created: false };
+    });
   }
 
   findById(id: string): Promise<JobEntity | null> {

@@ -37,7 +37,7 @@ async function waitForCall(fn: jest.Mock, times = 1): Promise<void> {
 
 function setup(job: JobEntity = makeJob()) {
   const jobs = {
-    insertQueued: jest.fn(async () => ({ job, created: true })),
+    insertQueued: jest.fn(async (rows: { id: string; hostId: string }[]) => rows.map((r) => ({ job: { ...job, id: r.id, hostId: r.hostId }, created: true }))),
     findById: jest.fn(async () => job),
     markDispatched: jest.fn(async () => ({ ...job, status: 'dispatched' })),
     recordProgress: jest.fn(async (e: { hostId: string }) => (e.hostId === job.hostId ? { ...job, status: 'running' } : null) as JobEntity | null),
@@ -59,7 +59,7 @@ function setup(job: JobEntity = makeJob()) {
     onAgentReady: jest.fn(),
   };
   const ui = { publish: jest.fn() };
-  const hosts = { get: jest.fn(async () => ({ id: HOST, hostname: 'web-1', status: 'approved' })), updateFacts: jest.fn(async () => null) };
+  const hosts = { get: jest.fn(async () => ({ id: HOST, hostname: 'web-1', status: 'approved' })), updateFacts: jest.fn(async () => null), statusesOf: jest.fn(async () => new Map<string, string>()) };
   const watchdog = { changeDelay: jest.fn(async () => undefined) };
   const queue = { add: jest.fn(async () => undefined), addBulk: jest.fn(async () => undefined), remove: jest.fn(async () => 1), getJob: jest.fn(async () => watchdog) };
   const types = new JobTypes();
@@ -77,19 +77,19 @@ function setup(job: JobEntity = makeJob()) {
 
 describe('JobsService', () => {
   it('creates a queued job, enqueues it under the same id and tells the UI', async () => {
-    const { service, jobs, queue, ui, job } = setup();
-    const { created } = await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {} satisfies InventoryRefreshParams, actor });
+    const { service, jobs, queue, ui } = setup();
+    const { job, created } = await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {} satisfies InventoryRefreshParams, actor });
     expect(created).toBe(true);
-    expect(jobs.insertQueued).toHaveBeenCalledWith(expect.objectContaining({ hostId: HOST, createdBy: 'alice', serialKey: null }), { step: 'queued', message: 'queued by alice' });
-    expect(queue.add).toHaveBeenCalledWith('deliver', { jobId: job.id }, expect.objectContaining({ jobId: job.id }));
+    expect(jobs.insertQueued).toHaveBeenCalledWith([expect.objectContaining({ id: job.id, hostId: HOST, createdBy: 'alice', serialKey: null })], { step: 'queued', message: 'queued by alice' });
+    expect(queue.addBulk).toHaveBeenCalledWith([{ name: 'deliver', data: { jobId: job.id }, opts: expect.objectContaining({ jobId: job.id, delay: 0 }) }]);
     expect(ui.publish).toHaveBeenCalledWith('job.updated', expect.objectContaining({ id: job.id, status: 'queued' }));
   });
 
   it('sends at once to an agent connected to this replica and leaves the BullMQ job as a delayed watchdog', async () => {
-    const { service, channel, jobs, queue, job } = setup();
+    const { service, channel, jobs, queue } = setup();
     channel.isReadyHere.mockReturnValue(true);
-    await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
-    expect(queue.add).toHaveBeenCalledWith('deliver', { jobId: job.id }, expect.objectContaining({ jobId: job.id, delay: 60_000 }));
+    const { job } = await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
+    expect(queue.addBulk).toHaveBeenCalledWith([{ name: 'deliver', data: { jobId: job.id }, opts: expect.objectContaining({ jobId: job.id, delay: 60_000 }) }]);
     await waitForCall(jobs.markDispatched);
     expect(channel.sendCommand).toHaveBeenCalledWith(HOST, expect.objectContaining({ jobId: job.id }), 1000);
   });
@@ -109,18 +109,40 @@ describe('JobsService', () => {
     expect(jobs.markDispatched).not.toHaveBeenCalled();
   });
 
+  it('refreshes many hosts with one insert, one enqueue, and a per-host report of those it skipped', async () => {
+    const { service, jobs, queue, hosts } = setup();
+    const [a, b, pending, missing] = ['a', 'b', 'c', 'd'].map((c) => `${c.repeat(8)}-${c.repeat(4)}-4${c.repeat(3)}-8${c.repeat(3)}-${c.repeat(12)}`);
+    hosts.statusesOf.mockResolvedValueOnce(new Map([[a, 'approved'], [b, 'approved'], [pending, 'pending']]));
+    const report = await service.refreshInventoryMany([a, b, a, pending, missing], actor, 'run-7');
+    expect(jobs.insertQueued).toHaveBeenCalledTimes(1);
+    expect(jobs.insertQueued.mock.calls[0][0]).toEqual([
+      expect.objectContaining({ hostId: a, type: 'inventory.refresh', idempotencyKey: `run-7/${a}` }),
+      expect.objectContaining({ hostId: b, type: 'inventory.refresh', idempotencyKey: `run-7/${b}` }),
+    ]);
+    expect(queue.addBulk).toHaveBeenCalledTimes(1);
+    expect(report).toEqual({
+      created: 2,
+      results: [
+        { hostId: a, ok: true, jobId: expect.any(String), created: true },
+        { hostId: b, ok: true, jobId: expect.any(String), created: true },
+        { hostId: pending, ok: false, code: 'JOB_HOST_NOT_APPROVED', message: expect.stringContaining('pending') },
+        { hostId: missing, ok: false, code: 'JOB_HOST_NOT_FOUND', message: expect.stringContaining('not found') },
+      ],
+    });
+  });
+
   it('returns the existing job for a repeated idempotency key without enqueueing again', async () => {
     const { service, jobs, queue } = setup();
-    jobs.insertQueued.mockResolvedValueOnce({ job: makeJob(), created: false });
+    jobs.insertQueued.mockResolvedValueOnce([{ job: makeJob(), created: false }]);
     const { created } = await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor, idempotencyKey: 'k1' });
     expect(created).toBe(false);
-    expect(queue.add).not.toHaveBeenCalled();
+    expect(queue.addBulk).not.toHaveBeenCalled();
   });
 
   it('stores secret parameters sealed and sends them only to the agent', async () => {
     const { service, jobs, channel } = setup();
     await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: { name: 'vm1' }, secretParams: { token: 'sfe_secret' }, actor });
-    const stored = jobs.insertQueued.mock.calls[0] as unknown as [{ params: object; secretParams: string }];
+    const stored = jobs.insertQueued.mock.calls[0][0] as unknown as [{ params: object; secretParams: string }];
     expect(JSON.stringify(stored[0])).not.toContain('sfe_secret');
     jobs.findById.mockResolvedValueOnce(makeJob({ params: { name: 'vm1' }, secretParams: stored[0].secretParams }));
     await service.deliver(makeJob().id);

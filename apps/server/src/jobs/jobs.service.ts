@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Command, InventoryRefreshResult, JobCommandPayload, JobProgressPayload, JobResultPayload, parsePayload, ServerAck, UiEvent } from '@sysfleet/protocol';
-import { Queue } from 'bullmq';
+import { JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../auth/auth.decorators';
 import { AgentChannel } from '../agent-gateway/agent-channel.service';
@@ -14,9 +14,14 @@ import { JobEventsRepository } from './job-events.repository';
 import { JobEntity, FINAL_JOB_STATUSES } from './jobs.entity';
 import { JobOutcome, JobQuery, JobsRepository } from './jobs.repository';
 import { JobTypes } from './job-types';
-import { toJobDto } from './jobs.dto';
+import { BulkJobsResultDto, BulkJobsResultItem, toJobDto } from './jobs.dto';
 
 export const JOBS_QUEUE = 'jobs';
+
+/** A delivery job's BullMQ options: its id is the job's, so adding it again while it exists is a no-op. */
+const deliveryOptions = (jobId: string, delayMs = 0): JobsOptions => ({
+  jobId, delay: delayMs, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 },
+});
 
 export interface CreateJobInput {
   hostId: string;
@@ -80,29 +85,43 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   async create(input: CreateJobInput): Promise<{ job: JobEntity; created: boolean }> {
-    const def = this.types.get(input.type);
-    if (!def) throw JobErrors.UNKNOWN_TYPE(`Unknown job type "${input.type}"`);
-    const createdBy = input.actor.username;
-    const { job, created } = await this.jobs.insertQueued({
-      id: randomUUID(),
-      hostId: input.hostId,
-      type: input.type,
-      params: input.params,
-      secretParams: input.secretParams ? this.secrets.seal(JSON.stringify(input.secretParams)) : null,
-      serialKey: def.serialKey?.(input.hostId, input.params) ?? null,
-      createdById: input.actor.userId,
-      createdBy,
-      idempotencyKey: input.idempotencyKey ?? null,
-      deadlineAt: new Date(Date.now() + this.types.deadlineSeconds(def) * 1000),
-    }, { step: 'queued', message: `queued by ${createdBy}` });
-    if (created) {
-      // The agent is connected here: send at once, and let the BullMQ job only watch over it.
-      const here = this.channel.isReadyHere(job.hostId);
-      await this.enqueue(job.id, here ? this.settings.redeliverMs : 0);
+    return (await this.createMany([input]))[0];
+  }
+
+  /**
+   * Creates jobs in one statement and starts their delivery; results are in the order of `inputs`.
+   * An agent connected to this replica gets its command at once and the BullMQ job only watches over
+   * it (a delayed wake-up); any other job goes to the worker, which finds the agent on any replica.
+   */
+  async createMany(inputs: CreateJobInput[]): Promise<{ job: JobEntity; created: boolean }[]> {
+    if (inputs.length === 0) return [];
+    const rows = inputs.map((input) => {
+      const def = this.types.get(input.type);
+      if (!def) throw JobErrors.UNKNOWN_TYPE(`Unknown job type "${input.type}"`);
+      return {
+        id: randomUUID(),
+        hostId: input.hostId,
+        type: input.type,
+        params: input.params,
+        secretParams: input.secretParams ? this.secrets.seal(JSON.stringify(input.secretParams)) : null,
+        serialKey: def.serialKey?.(input.hostId, input.params) ?? null,
+        createdById: input.actor.userId,
+        createdBy: input.actor.username,
+        idempotencyKey: input.idempotencyKey ?? null,
+        deadlineAt: new Date(Date.now() + this.types.deadlineSeconds(def) * 1000),
+      };
+    });
+    const createdBy = new Set(rows.map((r) => r.createdBy));
+    const results = await this.jobs.insertQueued(rows, { step: 'queued', message: `queued by ${[...createdBy].join(', ')}` });
+    const created = results.filter((r) => r.created).map((r) => r.job);
+    if (created.length === 0) return results;
+    const here = new Set(created.filter((job) => this.channel.isReadyHere(job.hostId)).map((job) => job.id));
+    await this.queue.addBulk(created.map((job) => ({ name: 'deliver', data: { jobId: job.id }, opts: deliveryOptions(job.id, here.has(job.id) ? this.settings.redeliverMs : 0) })));
+    for (const job of created) {
       this.publish(job);
-      if (here) void this.deliverDirect(job);
+      if (here.has(job.id)) void this.deliverDirect(job);
     }
-    return { job, created };
+    return results;
   }
 
   /** Re-collects a host's facts; the agent's result replaces the stored facts. */
@@ -110,6 +129,31 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const host = await this.hosts.get(hostId);
     if (host.status !== 'approved') throw JobErrors.HOST_NOT_APPROVED(`Host ${host.hostname} is ${host.status}, not approved`);
     return this.create({ hostId, type: Command.InventoryRefresh, params: {}, actor, idempotencyKey });
+  }
+
+  /**
+   * Re-collects the facts of many hosts at once (fan-out): one job per approved host, created in one
+   * statement. Hosts that are missing or not approved are reported per id and get no job.
+   */
+  async refreshInventoryMany(hostIds: string[], actor: Actor, idempotencyKey?: string): Promise<BulkJobsResultDto> {
+    const unique = [...new Set(hostIds)];
+    const statuses = await this.hosts.statusesOf(unique);
+    const approved = unique.filter((id) => statuses.get(id) === 'approved');
+    const made = await this.createMany(approved.map((hostId) => ({
+      hostId, type: Command.InventoryRefresh, params: {}, actor, ...(idempotencyKey && { idempotencyKey: `${idempotencyKey}/${hostId}` }),
+    })));
+    const byHost = new Map(made.map((r) => [r.job.hostId, r]));
+    return {
+      created: made.filter((r) => r.created).length,
+      results: unique.map((hostId): BulkJobsResultItem => {
+        const r = byHost.get(hostId);
+        if (r) return { hostId, ok: true, jobId: r.job.id, created: r.created };
+        const status = statuses.get(hostId);
+        return status
+          ? { hostId, ok: false, code: JobErrors.HOST_NOT_APPROVED().code, message: `Host ${hostId} is ${status}, not approved` }
+          : { hostId, ok: false, code: JobErrors.HOST_NOT_FOUND().code, message: `Host ${hostId} not found` };
+      }),
+    };
   }
 
   search(q: JobQuery) {
@@ -277,17 +321,12 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     }
   }
 
-  private async enqueue(jobId: string, delayMs = 0): Promise<void> {
-    // The BullMQ job id is the job's id: adding it again while it exists is a no-op.
-    await this.queue.add('deliver', { jobId }, { jobId, delay: delayMs, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } });
-  }
-
   private async requeueOpenJobs(): Promise<void> {
     let after: string | null = null;
     for (;;) {
       const batch = await this.jobs.listOpen(after, 500);
       if (!batch.length) return;
-      await this.queue.addBulk(batch.map((j) => ({ name: 'deliver', data: { jobId: j.id }, opts: { jobId: j.id, removeOnComplete: true, removeOnFail: 1000, attempts: 1000, backoff: { type: 'exponential', delay: 1000 } } })));
+      await this.queue.addBulk(batch.map((j) => ({ name: 'deliver', data: { jobId: j.id }, opts: deliveryOptions(j.id) })));
       after = batch[batch.length - 1].id;
     }
   }
