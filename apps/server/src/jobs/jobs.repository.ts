@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { BatchLoader } from '../common/batch-loader';
 import { JobEntity, JobStatus, OPEN_JOB_STATUSES } from './jobs.entity';
 
 export interface NewJob {
@@ -44,6 +45,17 @@ const EVENT_FROM_J = (n: number) => `INSERT INTO job_events ("jobId", seq, sourc
 /** The `jobs` table. Every state change is a conditional UPDATE so concurrent replicas cannot regress a job. */
 @Injectable()
 export class JobsRepository {
+  private readonly byId = new BatchLoader<string, JobEntity>(async (ids) => {
+    const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, r]));
+  });
+
+  private readonly activeByHost = new BatchLoader<string, number>(async (hostIds) => {
+    const rows: { hostId: string; n: number }[] = await this.repo.query(
+      `SELECT "hostId", count(*)::int AS n FROM jobs WHERE "hostId" = ANY($1::uuid[]) AND status IN ('dispatched', 'running') GROUP BY "hostId"`, [hostIds]);
+    return new Map(rows.map((r) => [r.hostId, r.n]));
+  });
+
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 
   /**
@@ -81,8 +93,8 @@ export class JobsRepository {
     });
   }
 
-  findById(id: string): Promise<JobEntity | null> {
-    return this.repo.findOneBy({ id });
+  async findById(id: string): Promise<JobEntity | null> {
+    return (await this.byId.get(id)) ?? null;
   }
 
   async search(q: JobQuery): Promise<{ items: JobEntity[]; total: number }> {
@@ -151,8 +163,7 @@ export class JobsRepository {
 
   /** Jobs the agent is carrying out now on this host. */
   async countActiveForHost(hostId: string): Promise<number> {
-    const [{ count }] = await this.repo.query(`SELECT count(*)::int AS count FROM jobs WHERE "hostId" = $1 AND status IN ('dispatched', 'running')`, [hostId]);
-    return count;
+    return (await this.activeByHost.get(hostId)) ?? 0;
   }
 
   /** True when an older open job with the same serial key must finish first. */
