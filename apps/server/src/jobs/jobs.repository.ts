@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { BatchLoader } from '../common/batch-loader';
+import { Batcher } from '../common/batcher';
 import { JobEntity, JobStatus, OPEN_JOB_STATUSES } from './jobs.entity';
 
 export interface NewJob {
@@ -25,6 +25,17 @@ export interface JobQuery {
   offset: number;
 }
 
+/** One progress message of an agent. */
+export interface AgentStep {
+  jobId: string;
+  hostId: string;
+  seq: number;
+  step: string;
+  message: string;
+  percent: number | null;
+  at: Date;
+}
+
 export interface JobOutcome {
   status: Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled' | 'expired'>;
   result?: Record<string, unknown> | null;
@@ -39,24 +50,90 @@ export interface ServerEvent {
   step: string;
   message: string;
 }
-/** Inserts the server event for the row of CTE `j`; its step and message are parameters $n and $n+1. */
-const EVENT_FROM_J = (n: number) => `INSERT INTO job_events ("jobId", seq, source, step, message) SELECT id, NULL, 'server', $${n}, $${n + 1} FROM j`;
 
 /** The `jobs` table. Every state change is a conditional UPDATE so concurrent replicas cannot regress a job. */
 @Injectable()
 export class JobsRepository {
-  private readonly byId = new BatchLoader<string, JobEntity>(async (ids) => {
+  private readonly byId = new Batcher<string, JobEntity>(async (ids) => {
     const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
     return new Map(rows.map((r) => [r.id, r]));
   });
 
-  private readonly activeByHost = new BatchLoader<string, number>(async (hostIds) => {
+  private readonly activeByHost = new Batcher<string, number>(async (hostIds) => {
     const rows: { hostId: string; n: number }[] = await this.repo.query(
       `SELECT "hostId", count(*)::int AS n FROM jobs WHERE "hostId" = ANY($1::uuid[]) AND status IN ('dispatched', 'running') GROUP BY "hostId"`, [hostIds]);
     return new Map(rows.map((r) => [r.hostId, r.n]));
   });
 
+  /** queued -> dispatched for a batch, one `dispatched` event each. */
+  private readonly dispatches = new Batcher<{ id: string } & ServerEvent, JobEntity>(async (inputs) => {
+    const { first, rows } = await this.updateFirstPerJob(inputs, (i) => i.id,
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, step text, message text)),
+       j AS (UPDATE jobs SET status = 'dispatched', "dispatchedAt" = now(), "dispatchCount" = "dispatchCount" + 1, "updatedAt" = now()
+               FROM x WHERE jobs.id = x.id AND jobs.status = 'queued' RETURNING jobs.*),
+       e AS (INSERT INTO job_events ("jobId", seq, source, step, message) SELECT j.id, NULL, 'server', x.step, x.message FROM j JOIN x ON x.id = j.id)
+       SELECT * FROM j`);
+    return new Map(first.flatMap((i) => (rows.has(i.id) ? [[i, rows.get(i.id)!]] : [])));
+  });
+
+  /** Final states for a batch, one event each (the status, with the error as its message). */
+  private readonly finishes = new Batcher<{ id: string } & JobOutcome, JobEntity>(async (inputs) => {
+    const { first, rows } = await this.updateFirstPerJob(inputs, (i) => i.id,
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, result jsonb, error text, "failedStep" text)),
+       j AS (UPDATE jobs SET status = x.status, result = x.result, error = x.error, "failedStep" = x."failedStep", "finishedAt" = now(),
+                             percent = CASE WHEN x.status = 'succeeded' THEN 100 ELSE jobs.percent END, "updatedAt" = now()
+               FROM x WHERE jobs.id = x.id AND jobs.status IN (${OPEN}) RETURNING jobs.*),
+       e AS (INSERT INTO job_events ("jobId", seq, source, step, message) SELECT j.id, NULL, 'server', j.status, COALESCE(j.error, j.status) FROM j)
+       SELECT * FROM j`);
+    return new Map(first.flatMap((i) => (rows.has(i.id) ? [[i, rows.get(i.id)!]] : [])));
+  });
+
+  /**
+   * Agent steps for a batch: each stored once per (job, seq) if the job is the sending host's; each
+   * job that took a new step moves to running with its highest-numbered step and latest percent.
+   * Answers only the new steps.
+   */
+  private readonly steps = new Batcher<AgentStep, JobEntity>(async (inputs) => {
+    const rows: (JobEntity & { _seq: number })[] = await this.repo.query(
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("jobId" uuid, "hostId" uuid, seq int, step text, message text, percent int, at timestamptz)),
+       e AS (INSERT INTO job_events ("jobId", seq, source, step, message, percent, at)
+               SELECT x."jobId", x.seq, 'agent', x.step, x.message, x.percent, x.at FROM x JOIN jobs ON jobs.id = x."jobId" AND jobs."hostId" = x."hostId"
+             ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId", seq, step, percent),
+       latest AS (SELECT DISTINCT ON ("jobId") "jobId", step FROM e ORDER BY "jobId", seq DESC),
+       pct AS (SELECT DISTINCT ON ("jobId") "jobId", percent FROM e WHERE percent IS NOT NULL ORDER BY "jobId", seq DESC),
+       j AS (UPDATE jobs SET status = 'running', step = latest.step, percent = COALESCE(pct.percent, jobs.percent),
+                             "startedAt" = COALESCE("startedAt", now()), "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
+               FROM latest LEFT JOIN pct ON pct."jobId" = latest."jobId" WHERE jobs.id = latest."jobId" AND jobs.status IN (${OPEN}) RETURNING jobs.*)
+       SELECT j.*, e.seq AS "_seq" FROM j JOIN e ON e."jobId" = j.id`,
+      [JSON.stringify(inputs)],
+    );
+    const stored = new Map<string, JobEntity>();
+    for (const { _seq, ...job } of rows) stored.set(`${job.id}#${_seq}`, job as JobEntity);
+    const answers = new Map<AgentStep, JobEntity>();
+    for (const i of inputs) {
+      const key = `${i.jobId}#${i.seq}`;
+      const job = stored.get(key);
+      if (!job) continue;
+      // The first of equal (job, seq) steps in a batch is the one stored; a repeat is a re-send.
+      answers.set(i, job);
+      stored.delete(key);
+    }
+    return answers;
+  });
+
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
+
+  /**
+   * Runs a batch UPDATE (`$1` is the JSON of the inputs) with the first input of each job only, so a
+   * job is changed at most once per statement; a later input for the same job gets no answer, as if
+   * it had come after the first (whose change it would find made).
+   */
+  private async updateFirstPerJob<I>(inputs: I[], jobIdOf: (i: I) => string, sql: string): Promise<{ first: I[]; rows: Map<string, JobEntity> }> {
+    const seen = new Set<string>();
+    const first = inputs.filter((i) => !seen.has(jobIdOf(i)) && Boolean(seen.add(jobIdOf(i))));
+    const rows: JobEntity[] = await this.repo.query(sql, [JSON.stringify(first)]);
+    return { first, rows: new Map(rows.map((r) => [r.id, r])) };
+  }
 
   /**
    * Inserts queued jobs together with their `queued` events, in one statement whatever their number.
@@ -72,7 +149,7 @@ export class JobsRepository {
                                                   "createdById" uuid, "createdBy" text, "idempotencyKey" text, "deadlineAt" timestamptz)
          ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
          RETURNING *
-       ), e AS (${EVENT_FROM_J(2)})
+       ), e AS (INSERT INTO job_events ("jobId", seq, source, step, message) SELECT id, NULL, 'server', $2, $3 FROM j)
        SELECT * FROM j`,
       [JSON.stringify(jobs), event.step, event.message],
     );
@@ -94,7 +171,7 @@ export class JobsRepository {
   }
 
   async findById(id: string): Promise<JobEntity | null> {
-    return (await this.byId.get(id)) ?? null;
+    return (await this.byId.call(id)) ?? null;
   }
 
   async search(q: JobQuery): Promise<{ items: JobEntity[]; total: number }> {
@@ -108,7 +185,7 @@ export class JobsRepository {
 
   /** queued -> dispatched, with its event; null when the job was no longer queued. */
   async markDispatched(id: string, event: ServerEvent): Promise<JobEntity | null> {
-    return this.updateOne(`status = 'dispatched', "dispatchedAt" = now(), "dispatchCount" = "dispatchCount" + 1`, `status = 'queued'`, [id], event);
+    return (await this.dispatches.call({ id, ...event })) ?? null;
   }
 
   /** Counts a re-send of an already dispatched command. */
@@ -121,39 +198,19 @@ export class JobsRepository {
    * one moves the job to running) — one statement. Null when the step was a re-send, the job is final, or
    * it is not a job of `hostId` (nothing is stored then).
    */
-  async recordProgress(e: { jobId: string; hostId: string; seq: number; step: string; message: string; percent: number | null; at: Date }): Promise<JobEntity | null> {
-    const rows: JobEntity[] = await this.repo.query(
-      `WITH e AS (
-         INSERT INTO job_events ("jobId", seq, source, step, message, percent, at)
-           SELECT id, $2, 'agent', $3, $4, $5, $6 FROM jobs WHERE id = $1 AND "hostId" = $7
-         ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId"
-       )
-       , j AS (
-         UPDATE jobs SET status = 'running', step = $3, percent = COALESCE($5, jobs.percent), "startedAt" = COALESCE("startedAt", now()),
-                "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
-           FROM e WHERE jobs.id = e."jobId" AND jobs.status IN (${OPEN})
-         RETURNING jobs.*
-       )
-       -- A SELECT (not a bare UPDATE) so the driver returns plain rows.
-       SELECT * FROM j`,
-      [e.jobId, e.seq, e.step, e.message, e.percent, e.at, e.hostId],
-    );
-    return rows[0] ?? null;
+  async recordProgress(e: AgentStep): Promise<JobEntity | null> {
+    return (await this.steps.call(e)) ?? null;
   }
 
   /** Moves an open job to its final state, with its event; null when it was already final (a re-sent result). */
   async finish(id: string, o: JobOutcome): Promise<JobEntity | null> {
-    return this.updateOne(
-      `status = $2, result = $3, error = $4, "failedStep" = $5, "finishedAt" = now(),
-       percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE percent END`,
-      `status IN (${OPEN})`,
-      [id, o.status, o.result ?? null, o.error ?? null, o.failedStep ?? null],
-      { step: o.status, message: o.error ?? o.status },
-    );
+    return (await this.finishes.call({ id, ...o })) ?? null;
   }
 
   async requestCancel(id: string): Promise<JobEntity | null> {
-    return this.updateOne(`"cancelRequestedAt" = COALESCE("cancelRequestedAt", now())`, `status IN (${OPEN})`, [id]);
+    const [rows] = await this.repo.query(
+      `UPDATE jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", now()), "updatedAt" = now() WHERE id = $1 AND status IN (${OPEN}) RETURNING *`, [id]);
+    return (rows as JobEntity[])[0] ?? null;
   }
 
   /** The host's open jobs, oldest first: the delivery order. */
@@ -163,7 +220,7 @@ export class JobsRepository {
 
   /** Jobs the agent is carrying out now on this host. */
   async countActiveForHost(hostId: string): Promise<number> {
-    return (await this.activeByHost.get(hostId)) ?? 0;
+    return (await this.activeByHost.call(hostId)) ?? 0;
   }
 
   /** True when an older open job with the same serial key must finish first. */
@@ -182,17 +239,5 @@ export class JobsRepository {
       `SELECT id, "deadlineAt" FROM jobs WHERE status IN (${OPEN}) AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
-  }
-
-  /** One conditional UPDATE of a job, and optionally its server event in the same statement. */
-  private async updateOne(set: string, where: string, params: unknown[], event?: ServerEvent): Promise<JobEntity | null> {
-    const update = `UPDATE jobs SET ${set}, "updatedAt" = now() WHERE id = $1 AND ${where} RETURNING *`;
-    if (!event) {
-      const [rows] = await this.repo.query(update, params);
-      return (rows as JobEntity[])[0] ?? null;
-    }
-    const n = params.length + 1;
-    const rows: JobEntity[] = await this.repo.query(`WITH j AS (${update}), e AS (${EVENT_FROM_J(n)}) SELECT * FROM j`, [...params, event.step, event.message]);
-    return rows[0] ?? null;
   }
 }

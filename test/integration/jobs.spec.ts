@@ -1,0 +1,116 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { JobEntity, JobEventEntity } from '../../apps/server/src/jobs/jobs.entity';
+import { AgentStep, JobsRepository, NewJob } from '../../apps/server/src/jobs/jobs.repository';
+import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { createTestDatabase, TestDatabase } from '../support/db';
+
+/** The job writes that many agents' messages share (one statement per batch) on real PostgreSQL. */
+describe('jobs on PostgreSQL', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let repo: JobsRepository;
+
+  const newHost = async (): Promise<string> => {
+    const [row] = await ds.query(
+      `INSERT INTO hosts ("publicKey", fingerprint, status, hostname, platform) VALUES ('k', $1, 'approved', 'h', 'linux') RETURNING id`,
+      [`SHA256:${randomUUID()}`],
+    );
+    return row.id as string;
+  };
+  const newJob = (hostId: string, over: Partial<NewJob> = {}): NewJob => ({
+    id: randomUUID(), hostId, type: 'inventory.refresh', params: {}, secretParams: null, serialKey: null, createdById: null, createdBy: 'alice',
+    idempotencyKey: null, deadlineAt: new Date(Date.now() + 60_000), ...over,
+  });
+  const step = (job: JobEntity, seq: number, over: Partial<AgentStep> = {}): AgentStep => ({
+    jobId: job.id, hostId: job.hostId, seq, step: `step-${seq}`, message: `message ${seq}`, percent: seq * 10, at: new Date(), ...over,
+  });
+  const eventsOf = async (jobId: string) =>
+    (await ds.query(`SELECT source, seq, step, message FROM job_events WHERE "jobId" = $1 ORDER BY id`, [jobId])) as { source: string; seq: number | null; step: string; message: string }[];
+  const queued = async (n: number, hostId?: string): Promise<JobEntity[]> => {
+    const host = hostId ?? (await newHost());
+    return (await repo.insertQueued(Array.from({ length: n }, () => newJob(host)), { step: 'queued', message: 'queued by alice' })).map((r) => r.job);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('jobsrepo');
+    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [JobEntity, JobEventEntity] }).initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    repo = new JobsRepository(ds.getRepository(JobEntity));
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('inserts many jobs with their queued events in one go, and returns the earlier job for a used idempotency key', async () => {
+    const hostId = await newHost();
+    const first = await repo.insertQueued([newJob(hostId, { idempotencyKey: 'k1' }), newJob(hostId)], { step: 'queued', message: 'queued by alice' });
+    expect(first.map((r) => [r.job.status, r.created])).toEqual([['queued', true], ['queued', true]]);
+    const again = await repo.insertQueued([newJob(hostId, { idempotencyKey: 'k1' }), newJob(hostId, { idempotencyKey: 'k2' })], { step: 'queued', message: 'queued by alice' });
+    expect(again[0]).toEqual({ job: expect.objectContaining({ id: first[0].job.id }), created: false });
+    expect(again[1].created).toBe(true);
+    expect(await eventsOf(first[0].job.id)).toEqual([{ source: 'server', seq: null, step: 'queued', message: 'queued by alice' }]);
+    expect(await eventsOf(again[0].job.id)).toHaveLength(1);
+  });
+
+  it('dispatches and finishes jobs called in the same turn, each once, with one event each', async () => {
+    const jobs = await queued(30);
+    const dispatched = await Promise.all([
+      ...jobs.map((j) => repo.markDispatched(j.id, { step: 'dispatched', message: 'delivered to the agent' })),
+      repo.markDispatched(jobs[0].id, { step: 'dispatched', message: 'again' }),
+    ]);
+    expect(dispatched.slice(0, 30).map((j) => j?.status)).toEqual(Array(30).fill('dispatched'));
+    expect(dispatched[30]).toBeNull();
+    expect(await repo.markDispatched(jobs[1].id, { step: 'dispatched', message: 'late' })).toBeNull();
+
+    const finished = await Promise.all([
+      repo.finish(jobs[0].id, { status: 'succeeded', result: { facts: { hostname: 'a' } } }),
+      repo.finish(jobs[1].id, { status: 'failed', error: 'disk full', failedStep: 'collect' }),
+      repo.finish(jobs[0].id, { status: 'failed', error: 'a re-sent result must not win' }),
+    ]);
+    expect(finished[0]).toMatchObject({ status: 'succeeded', result: { facts: { hostname: 'a' } }, percent: 100, error: null });
+    expect(finished[1]).toMatchObject({ status: 'failed', error: 'disk full', failedStep: 'collect', result: null });
+    expect(finished[2]).toBeNull();
+    expect(await repo.finish(jobs[1].id, { status: 'succeeded' })).toBeNull();
+    expect((await eventsOf(jobs[0].id)).map((e) => `${e.step}: ${e.message}`)).toEqual(['queued: queued by alice', 'dispatched: delivered to the agent', 'succeeded: succeeded']);
+    expect((await eventsOf(jobs[1].id)).map((e) => e.step)).toEqual(['queued', 'dispatched', 'failed']);
+    expect((await repo.findById(jobs[0].id))?.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('stores each agent step once, moves the job to running at its latest step, and refuses another host\'s job', async () => {
+    const [job, other] = await queued(2);
+    const stranger = await newHost();
+    const answers = await Promise.all([
+      repo.recordProgress(step(job, 1)),
+      repo.recordProgress(step(job, 2, { percent: null })),
+      repo.recordProgress(step(job, 1)),
+      repo.recordProgress(step(other, 1, { hostId: stranger })),
+    ]);
+    expect(answers[0]).toMatchObject({ id: job.id, status: 'running', step: 'step-2' });
+    expect(answers[1]).toMatchObject({ id: job.id, status: 'running' });
+    expect(answers[2]).toBeNull();
+    expect(answers[3]).toBeNull();
+    expect(await eventsOf(other.id)).toHaveLength(1);
+    expect(await repo.recordProgress(step(job, 2))).toBeNull();
+    const stored = await repo.findById(job.id);
+    expect(stored).toMatchObject({ status: 'running', step: 'step-2', percent: 10 });
+    expect((await eventsOf(job.id)).filter((e) => e.source === 'agent').map((e) => e.seq)).toEqual([1, 2]);
+
+    await repo.finish(job.id, { status: 'succeeded' });
+    expect(await repo.recordProgress(step(job, 3))).toBeNull();
+    expect((await repo.findById(job.id))?.status).toBe('succeeded');
+  });
+
+  it('counts active jobs per host for many hosts at once', async () => {
+    const a = await newHost();
+    const b = await newHost();
+    const jobsA = await queued(3, a);
+    await queued(1, b);
+    await repo.markDispatched(jobsA[0].id, { step: 'dispatched', message: 'x' });
+    await repo.recordProgress(step(jobsA[1], 1));
+    expect(await Promise.all([repo.countActiveForHost(a), repo.countActiveForHost(b), repo.countActiveForHost(a)])).toEqual([2, 0, 2]);
+  });
+});
