@@ -43,6 +43,9 @@ export interface JobOutcome {
   failedStep?: string | null;
 }
 
+/** PostgreSQL's SQLSTATE for a statement aborted to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
 const OPEN = OPEN_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** A server-side step of a job (queued, dispatched, its final state), written with the change it records. */
@@ -94,10 +97,10 @@ export class JobsRepository {
    * Answers only the new steps.
    */
   private readonly steps = new Batcher<AgentStep, JobEntity>(async (inputs) => {
-    const rows: (JobEntity & { _seq: number })[] = await this.repo.query(
+    const rows = await this.batchQuery<JobEntity & { _seq: number }>(
       `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("jobId" uuid, "hostId" uuid, seq int, step text, message text, percent int, at timestamptz)),
        e AS (INSERT INTO job_events ("jobId", seq, source, step, message, percent, at)
-               SELECT x."jobId", x.seq, 'agent', x.step, x.message, x.percent, x.at FROM x JOIN jobs ON jobs.id = x."jobId" AND jobs."hostId" = x."hostId"
+               SELECT x."jobId", x.seq, 'agent', x.step, x.message, x.percent, x.at FROM x JOIN jobs ON jobs.id = x."jobId" AND jobs."hostId" = x."hostId" ORDER BY x."jobId", x.seq
              ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId", seq, step, percent),
        latest AS (SELECT DISTINCT ON ("jobId") "jobId", step FROM e ORDER BY "jobId", seq DESC),
        pct AS (SELECT DISTINCT ON ("jobId") "jobId", percent FROM e WHERE percent IS NOT NULL ORDER BY "jobId", seq DESC),
@@ -105,7 +108,7 @@ export class JobsRepository {
                              "startedAt" = COALESCE("startedAt", now()), "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
                FROM latest LEFT JOIN pct ON pct."jobId" = latest."jobId" WHERE jobs.id = latest."jobId" AND jobs.status IN (${OPEN}) RETURNING jobs.*)
        SELECT j.*, e.seq AS "_seq" FROM j JOIN e ON e."jobId" = j.id`,
-      [JSON.stringify(inputs)],
+      [...inputs].sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.seq - b.seq)),
     );
     const stored = new Map<string, JobEntity>();
     for (const { _seq, ...job } of rows) stored.set(`${job.id}#${_seq}`, job as JobEntity);
@@ -131,8 +134,24 @@ export class JobsRepository {
   private async updateFirstPerJob<I>(inputs: I[], jobIdOf: (i: I) => string, sql: string): Promise<{ first: I[]; rows: Map<string, JobEntity> }> {
     const seen = new Set<string>();
     const first = inputs.filter((i) => !seen.has(jobIdOf(i)) && Boolean(seen.add(jobIdOf(i))));
-    const rows: JobEntity[] = await this.repo.query(sql, [JSON.stringify(first)]);
+    const rows: JobEntity[] = await this.batchQuery(sql, [...first].sort((a, b) => (jobIdOf(a) < jobIdOf(b) ? -1 : 1)));
     return { first, rows: new Map(rows.map((r) => [r.id, r])) };
+  }
+
+  /**
+   * A batch statement (`$1` is the JSON of `inputs`, sorted by job id so that concurrent batches
+   * mostly lock rows in the same order). Batches that touch the same jobs can still deadlock; the
+   * statement that Postgres aborts changed nothing, and every batch is conditional, so it is re-run.
+   */
+  private async batchQuery<T>(sql: string, inputs: unknown[]): Promise<T[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.repo.query(sql, [JSON.stringify(inputs)]);
+      } catch (e) {
+        if ((e as { driverError?: { code?: string } }).driverError?.code !== DEADLOCK_DETECTED || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   /**
