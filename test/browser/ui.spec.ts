@@ -199,7 +199,7 @@ describe('web UI in the browser', () => {
     const { page } = admin;
     expect((await api.post('/api/ssh-keys', { name: 'ops-laptop', generate: true })).status).toBe(201);
     await navigate(page, 'Jobs');
-    await page.locator(`a[href="/jobs/${createJobId}"]`).waitFor();
+    await page.locator(`tbody a[href="/jobs/${createJobId}"]`).waitFor(); // the table's row, not the notice's link
     await screenshot(page, '07-jobs');
     await navigate(page, 'Distributions');
     await page.getByRole('cell', { name: 'Tiny appliance 1.0' }).waitFor();

@@ -37,3 +37,22 @@ export class Batcher<I, O> {
     );
   }
 }
+
+/** PostgreSQL's SQLSTATE for a statement aborted to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Runs a statement again when PostgreSQL aborted it to break a deadlock. Only for statements that
+ * are all-or-nothing and conditional (batch writes): the aborted run changed nothing.
+ */
+export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      const code = (e as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (e as { code?: string }).code;
+      if (code !== DEADLOCK_DETECTED || attempt >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}

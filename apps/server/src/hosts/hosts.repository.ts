@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import type { HostFacts, HostStatus } from '@sysfleet/protocol';
 import { HostEntity } from './hosts.entity';
+import { Batcher, retryOnDeadlock } from '../common/batcher';
 
 export const HOST_SORT_FIELDS = ['hostname', 'status', 'platform', 'lastSeenAt', 'createdAt'] as const;
 export type HostSortField = (typeof HOST_SORT_FIELDS)[number];
@@ -73,14 +74,41 @@ function escapeLike(text: string): string {
 
 @Injectable()
 export class HostsRepository {
+  private readonly byId = new Batcher<string, HostEntity>(async (ids) => {
+    const rows: HostEntity[] = await this.repo.query(`SELECT * FROM hosts WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, r]));
+  });
+
+  /**
+   * Facts reports and hellos arriving in one turn, one UPDATE for all: per host the last report's
+   * facts, online if any of them was a hello. The old jsonb is kept when equal, so an unchanged
+   * report does not rewrite (and re-TOAST) it.
+   */
+  private readonly factWrites = new Batcher<{ id: string; facts: HostFacts; hello: boolean }, HostEntity>(async (inputs) => {
+    const perHost = new Map<string, { id: string; facts: HostFacts; hello: boolean }>();
+    for (const i of inputs) perHost.set(i.id, { ...i, hello: i.hello || (perHost.get(i.id)?.hello ?? false) });
+    const rows = [...perHost.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((i) => ({ id: i.id, ...factColumns(i.facts), hello: i.hello }));
+    const res = await retryOnDeadlock(() => this.repo.query(
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, hostname text, fqdn text, platform text, "osName" text, "osVersion" text,
+                                                                   arch text, "agentVersion" text, facts jsonb, hello boolean))
+       UPDATE hosts SET hostname = x.hostname, fqdn = x.fqdn, platform = x.platform, "osName" = x."osName", "osVersion" = x."osVersion", arch = x.arch,
+              "agentVersion" = x."agentVersion", facts = CASE WHEN hosts.facts = x.facts THEN hosts.facts ELSE x.facts END,
+              online = CASE WHEN x.hello THEN hosts.online OR hosts.status = 'approved' ELSE hosts.online END, "lastSeenAt" = now(), "updatedAt" = now()
+         FROM x WHERE hosts.id = x.id RETURNING hosts.*`,
+      [JSON.stringify(rows)],
+    ));
+    const updated = new Map(updatedRows(res).map((r) => [r.id, r]));
+    return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
+  });
+
   constructor(@InjectRepository(HostEntity) private readonly repo: Repository<HostEntity>) {}
 
   private of(manager?: EntityManager): Repository<HostEntity> {
     return manager ? manager.getRepository(HostEntity) : this.repo;
   }
 
-  findById(id: string): Promise<HostEntity | null> {
-    return this.repo.findOneBy({ id });
+  async findById(id: string): Promise<HostEntity | null> {
+    return (await this.byId.call(id)) ?? null;
   }
 
   findByFingerprint(fingerprint: string, manager?: EntityManager): Promise<HostEntity | null> {
@@ -167,17 +195,9 @@ export class HostsRepository {
   }
 
   private async storeFacts(id: string, facts: HostFacts, hello: boolean): Promise<HostEntity | null> {
-    const f = factColumns(facts);
-    // Keeping the old jsonb when equal means an unchanged report does not rewrite (and re-TOAST) it.
-    const res = await this.repo.query(
-      `UPDATE hosts SET hostname = $2, fqdn = $3, platform = $4, "osName" = $5, "osVersion" = $6, arch = $7, "agentVersion" = $8,
-         facts = CASE WHEN facts = $9::jsonb THEN facts ELSE $9::jsonb END,
-         online = CASE WHEN $10 THEN online OR status = 'approved' ELSE online END, "lastSeenAt" = now(), "updatedAt" = now()
-       WHERE id = $1 RETURNING *`,
-      [id, f.hostname, f.fqdn, f.platform, f.osName, f.osVersion, f.arch, f.agentVersion, JSON.stringify(facts), hello],
-    );
-    return updatedRows(res)[0] ?? null;
+    return (await this.factWrites.call({ id, facts, hello })) ?? null;
   }
+
 
   /**
    * Changes the status of the given hosts that are in one of `from`, atomically, and returns the

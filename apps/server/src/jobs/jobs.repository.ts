@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Batcher } from '../common/batcher';
+import { Batcher, retryOnDeadlock } from '../common/batcher';
 import { JobEntity, JobStatus, OPEN_JOB_STATUSES } from './jobs.entity';
 
 export interface NewJob {
@@ -43,9 +43,6 @@ export interface JobOutcome {
   failedStep?: string | null;
 }
 
-/** PostgreSQL's SQLSTATE for a statement aborted to break a deadlock. */
-const DEADLOCK_DETECTED = '40P01';
-
 const OPEN = OPEN_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** A server-side step of a job (queued, dispatched, its final state), written with the change it records. */
@@ -60,6 +57,13 @@ export class JobsRepository {
   private readonly byId = new Batcher<string, JobEntity>(async (ids) => {
     const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE id = ANY($1::uuid[])`, [ids]);
     return new Map(rows.map((r) => [r.id, r]));
+  });
+
+  private readonly openByHost = new Batcher<string, JobEntity[]>(async (hostIds) => {
+    const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE "hostId" = ANY($1::uuid[]) AND status IN (${OPEN}) ORDER BY "createdAt", id`, [hostIds]);
+    const byHost = new Map<string, JobEntity[]>();
+    for (const row of rows) byHost.set(row.hostId, [...(byHost.get(row.hostId) ?? []), row]);
+    return byHost;
   });
 
   private readonly activeByHost = new Batcher<string, number>(async (hostIds) => {
@@ -140,19 +144,12 @@ export class JobsRepository {
 
   /**
    * A batch statement (`$1` is the JSON of `inputs`, sorted by job id so that concurrent batches
-   * mostly lock rows in the same order). Batches that touch the same jobs can still deadlock; the
-   * statement that Postgres aborts changed nothing, and every batch is conditional, so it is re-run.
+   * mostly lock rows in the same order); one that PostgreSQL aborts in a deadlock is re-run.
    */
-  private async batchQuery<T>(sql: string, inputs: unknown[]): Promise<T[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.repo.query(sql, [JSON.stringify(inputs)]);
-      } catch (e) {
-        if ((e as { driverError?: { code?: string } }).driverError?.code !== DEADLOCK_DETECTED || attempt >= 5) throw e;
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-      }
-    }
+  private batchQuery<T>(sql: string, inputs: unknown[]): Promise<T[]> {
+    return retryOnDeadlock(() => this.repo.query(sql, [JSON.stringify(inputs)]));
   }
+
 
   /**
    * Inserts queued jobs together with their `queued` events, in one statement whatever their number.
@@ -233,8 +230,8 @@ export class JobsRepository {
   }
 
   /** The host's open jobs, oldest first: the delivery order. */
-  listOpenForHost(hostId: string): Promise<JobEntity[]> {
-    return this.repo.query(`SELECT * FROM jobs WHERE "hostId" = $1 AND status IN (${OPEN}) ORDER BY "createdAt", id`, [hostId]);
+  async listOpenForHost(hostId: string): Promise<JobEntity[]> {
+    return (await this.openByHost.call(hostId)) ?? [];
   }
 
   /** Jobs the agent is carrying out now on this host. */
