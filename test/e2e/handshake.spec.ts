@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { io, Socket } from 'socket.io-client';
-import { HANDSHAKE_MAX_SKEW_MS, MAX_MESSAGE_BYTES, UI_NAMESPACE } from '@sysfleet/protocol';
+import { HANDSHAKE_MAX_SKEW_MS, MAX_MESSAGE_BYTES, UI_NAMESPACE, UI_UPDATES } from '@sysfleet/protocol';
 import { apiRequest } from '../support/api';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
 import { FakeAgent, sampleFacts } from '../support/fake-agent';
@@ -257,7 +257,7 @@ describe('agent handshake and enrolment (fake agents, real server)', () => {
     it('pushes host.pending and host.updated live to a logged-in browser', async () => {
       const s = await ui({ cookie: sessionCookie, origin: server.url });
       const events: { event: string; payload: HostBody }[] = [];
-      s.onAny((event: string, payload: HostBody) => events.push({ event, payload }));
+      s.on(UI_UPDATES, (batch: [string, HostBody][]) => events.push(...batch.map(([event, payload]) => ({ event, payload }))));
       const a = await enrolled({ hostname: 'live-1' });
       const pendingEvent = await waitFor('host.pending', () => events.find((e) => e.event === 'host.pending' && e.payload.id === a.hostId));
       expect(pendingEvent.payload).toMatchObject({ fingerprint: a.fingerprint, status: 'pending', hostname: 'live-1' });

@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import { UI_NAMESPACE, UiEvent } from '../../../libs/protocol/src/events';
+import { UI_NAMESPACE, UI_UPDATES, UiEvent } from '../../../libs/protocol/src/events';
 import type { Host, Job, JobEvent } from './types';
 
 /** Payloads of the server -> UI events on `/ui`. */
@@ -60,19 +60,23 @@ export function useSocketConnected(): boolean {
   return useContext(SocketContext).connected;
 }
 
-/** Calls handler for every valid `event` pushed by the server; the latest handler is always used. */
+/** Calls handler for every valid `event` in the server's `ui.updates` batches; the latest handler is always used. */
 export function useUiEvent<K extends UiEventName>(event: K, handler: (payload: UiEvents[K]) => void): void {
   const { socket } = useContext(SocketContext);
   const latest = useRef(handler);
   latest.current = handler;
   useEffect(() => {
     if (!socket) return undefined;
-    const listener = (payload: unknown) => {
-      if (guards[event](payload)) latest.current(payload);
+    // The server sends batches of [event, payload] pairs; this hook takes the pairs of its event.
+    const listener = (batch: unknown) => {
+      if (!Array.isArray(batch)) return;
+      for (const item of batch) {
+        if (Array.isArray(item) && item[0] === event && guards[event](item[1])) latest.current(item[1]);
+      }
     };
-    socket.on(event as string, listener);
+    socket.on(UI_UPDATES, listener);
     return () => {
-      socket.off(event as string, listener);
+      socket.off(UI_UPDATES, listener);
     };
   }, [socket, event]);
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UiEvent } from '@sysfleet/protocol';
+import { UI_UPDATES, UiEvent } from '@sysfleet/protocol';
 import type { Namespace } from 'socket.io';
 
 export type UiEventName = (typeof UiEvent)[keyof typeof UiEvent];
@@ -7,10 +7,20 @@ export type UiEventName = (typeof UiEvent)[keyof typeof UiEvent];
 /** Room of every authenticated /ui connection. */
 export const UI_ROOM = 'ui';
 
-/** Pushes live updates to every logged-in web UI, on whichever replica it is connected. */
+/** Updates that carry a whole record: a later one of the same id replaces an earlier one not yet sent. */
+const LATEST_WINS = new Set<UiEventName>([UiEvent.HostUpdated, UiEvent.JobUpdated]);
+
+/**
+ * Pushes live updates to every logged-in web UI, on whichever replica it is connected. The updates
+ * of one event-loop turn go out as one `ui.updates` batch: a job passes through four states and a
+ * host's facts change with it, and a browser needs only the latest of each.
+ */
 @Injectable()
 export class UiEvents {
   private ns: Namespace | null = null;
+  private pending = new Map<string, [UiEventName, unknown]>();
+  private unkeyed = 0;
+  private scheduled = false;
 
   /** Called by the gateway once socket.io is up. */
   attach(ns: Namespace): void {
@@ -18,6 +28,23 @@ export class UiEvents {
   }
 
   publish(event: UiEventName, payload: unknown): void {
-    this.ns?.to(UI_ROOM).emit(event, payload);
+    if (!this.ns) return;
+    const id = LATEST_WINS.has(event) ? (payload as { id?: unknown }).id : undefined;
+    const key = typeof id === 'string' ? `${event}:${id}` : `#${this.unkeyed++}`;
+    // Deleting first moves a replaced update to the end: it is sent after what happened before it.
+    this.pending.delete(key);
+    this.pending.set(key, [event, payload]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    this.unkeyed = 0;
+    if (batch.length) this.ns?.to(UI_ROOM).emit(UI_UPDATES, batch);
   }
 }

@@ -103,6 +103,25 @@ describe('pending hosts', () => {
     expect(screen.queryByText('no-id')).toBeNull();
   });
 
+  it('applies every update of a batch in order and skips the malformed ones', async () => {
+    const socket = new FakeSocket();
+    mockFetch({ 'GET /api/hosts': { items: [], total: 0 } });
+    render(renderPage(<PendingPage />, { role: 'operator', path: '/pending', route: '/pending', socket }));
+    await screen.findByText('No hosts are waiting for approval.');
+    act(() => socket.emitBatch([
+      ['host.pending', pending],
+      'not a pair',
+      ['host.pending', { hostname: 'no-id' }],
+      ['host.pending', { ...pending, id: 'p2', hostname: 'second-box' }],
+      ['host.updated', { ...pending, status: 'approved' }],
+    ]));
+    expect(screen.queryByText('new-box')).toBeNull();
+    expect(screen.getByText('second-box')).toBeTruthy();
+    expect(screen.queryByText('no-id')).toBeNull();
+    act(() => socket.emitBatch({ not: 'an array' }));
+    expect(screen.getByText('second-box')).toBeTruthy();
+  });
+
   it('approves the selected hosts in one request with the CSRF header', async () => {
     const calls = mockFetch({
       'GET /api/hosts': { items: [pending, { ...pending, id: 'p2', hostname: 'other-box' }], total: 2 },

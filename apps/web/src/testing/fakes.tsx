@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { MemoryRouter, Route, Routes } from 'react-router-dom';
 import type { Socket } from 'socket.io-client';
 import { AuthProvider } from '../auth';
+import { UI_UPDATES } from '../../../../libs/protocol/src/events';
 import { SocketContext } from '../socket';
 import type { Role } from '../types';
 
@@ -20,8 +21,12 @@ export class FakeSocket {
     this.handlers.get(event)?.delete(handler);
     return this;
   }
+  /** Pushes one update as the server does: inside a `ui.updates` batch. */
   emit(event: string, payload: unknown) {
-    for (const handler of this.handlers.get(event) ?? []) handler(payload);
+    this.emitBatch([[event, payload]]);
+  }
+  emitBatch(batch: unknown) {
+    for (const handler of this.handlers.get(UI_UPDATES) ?? []) handler(batch);
   }
 }
 

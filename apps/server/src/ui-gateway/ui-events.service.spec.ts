@@ -1,0 +1,60 @@
+import { UI_UPDATES, UiEvent } from '@sysfleet/protocol';
+import type { Namespace } from 'socket.io';
+import { UI_ROOM, UiEvents } from './ui-events.service';
+
+/** A namespace that records what is emitted to which room. */
+function fakeNamespace() {
+  const sent: { room: string; event: string; batch: unknown }[] = [];
+  const ns = { to: (room: string) => ({ emit: (event: string, batch: unknown) => sent.push({ room, event, batch }) }) };
+  return { ns: ns as unknown as Namespace, sent };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('UiEvents', () => {
+  it('sends the updates of one turn as one batch, each job and host once in its latest state, in order', async () => {
+    const { ns, sent } = fakeNamespace();
+    const ui = new UiEvents();
+    ui.attach(ns);
+    ui.publish(UiEvent.JobUpdated, { id: 'j1', status: 'queued' });
+    ui.publish(UiEvent.HostPending, { id: 'h1', status: 'pending' });
+    ui.publish(UiEvent.JobEvent, { jobId: 'j1', seq: 0, step: 'a' });
+    ui.publish(UiEvent.JobEvent, { jobId: 'j1', seq: 1, step: 'b' });
+    ui.publish(UiEvent.JobUpdated, { id: 'j1', status: 'succeeded' });
+    ui.publish(UiEvent.JobUpdated, { id: 'j2', status: 'queued' });
+    expect(sent).toEqual([]);
+    await turn();
+    expect(sent).toEqual([{
+      room: UI_ROOM,
+      event: UI_UPDATES,
+      batch: [
+        [UiEvent.HostPending, { id: 'h1', status: 'pending' }],
+        [UiEvent.JobEvent, { jobId: 'j1', seq: 0, step: 'a' }],
+        [UiEvent.JobEvent, { jobId: 'j1', seq: 1, step: 'b' }],
+        [UiEvent.JobUpdated, { id: 'j1', status: 'succeeded' }],
+        [UiEvent.JobUpdated, { id: 'j2', status: 'queued' }],
+      ],
+    }]);
+  });
+
+  it('starts a new batch in the next turn and sends nothing when there is nothing new', async () => {
+    const { ns, sent } = fakeNamespace();
+    const ui = new UiEvents();
+    ui.attach(ns);
+    ui.publish(UiEvent.HostUpdated, { id: 'h1', online: true });
+    await turn();
+    ui.publish(UiEvent.HostUpdated, { id: 'h1', online: false });
+    await turn();
+    await turn();
+    expect(sent.map((s) => s.batch)).toEqual([[[UiEvent.HostUpdated, { id: 'h1', online: true }]], [[UiEvent.HostUpdated, { id: 'h1', online: false }]]]);
+  });
+
+  it('drops updates before the gateway is attached', async () => {
+    const ui = new UiEvents();
+    ui.publish(UiEvent.HostRemoved, { id: 'h1' });
+    const { ns, sent } = fakeNamespace();
+    ui.attach(ns);
+    await turn();
+    expect(sent).toEqual([]);
+  });
+});
