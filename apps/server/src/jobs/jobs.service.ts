@@ -116,11 +116,14 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const created = results.filter((r) => r.created).map((r) => r.job);
     if (created.length === 0) return results;
     const here = new Set(created.filter((job) => this.channel.isReadyHere(job.hostId)).map((job) => job.id));
-    await this.queue.addBulk(created.map((job) => ({ name: 'deliver', data: { jobId: job.id }, opts: deliveryOptions(job.id, here.has(job.id) ? this.settings.redeliverMs : 0) })));
+    // The command does not wait for its watchdog to be stored in Redis: the job is in Postgres already,
+    // and the periodic reconcile re-queues it should the add fail.
+    const watched = this.queue.addBulk(created.map((job) => ({ name: 'deliver', data: { jobId: job.id }, opts: deliveryOptions(job.id, here.has(job.id) ? this.settings.redeliverMs : 0) })));
     for (const job of created) {
       this.publish(job);
-      if (here.has(job.id)) void this.deliverDirect(job);
+      if (here.has(job.id)) void this.deliverDirect(job, watched);
     }
+    await watched;
     return results;
   }
 
@@ -304,7 +307,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   /** First delivery attempt without the queue's pick-up delay; what it cannot send now goes back to the worker. */
-  private async deliverDirect(job: JobEntity): Promise<void> {
+  private async deliverDirect(job: JobEntity, watched: Promise<unknown>): Promise<void> {
     let retryInMs: number;
     try {
       const sent = await this.send(job);
@@ -315,9 +318,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       retryInMs = 0;
     }
     try {
+      await watched;
       await (await this.queue.getJob(job.id))?.changeDelay(retryInMs);
     } catch {
-      // Not delayed any more: the worker has it already.
+      // Not delayed any more (the worker has it already), or never added (the reconcile re-queues it).
     }
   }
 
