@@ -220,10 +220,20 @@ describe('agent handshake and enrolment (fake agents, real server)', () => {
     expect(a.connected).toBe(true);
     expect(await host(a.hostId!)).toMatchObject({ hostname: 'renamed', status: 'approved', online: true, facts: expect.objectContaining({ hostname: 'renamed' }) });
 
-    // Beyond MAX_MESSAGE_BYTES socket.io closes the connection itself; the agent reconnects and carries on.
+    // Over MAX_MESSAGE_BYTES: refused with an error ack and logged, the connection stays as it was.
+    const oversized = await a.request('agent.facts', { facts: sampleFacts({ hostname: 'too-big', kernel: 'k'.repeat(MAX_MESSAGE_BYTES + 1) }) });
+    expect(oversized).toMatchObject({ ok: false, error: expect.stringContaining(`exceeds ${MAX_MESSAGE_BYTES}`) });
+    expect(a.connected).toBe(true);
+    await waitFor('oversized message logged', () => server.logs().includes(`dropped agent.facts from host ${a.hostId}: FactsPayload: payload of`));
+    expect(await a.request('agent.facts', { facts: sampleFacts({ hostname: 'after-oversized' }) })).toEqual({ ok: true });
+    expect(await host(a.hostId!)).toMatchObject({ hostname: 'after-oversized', online: true });
+
+    // Beyond the transport bound (4 x MAX_MESSAGE_BYTES) socket.io closes the connection itself,
+    // the server logs why, and the agent reconnects and carries on.
     const gone = a.disconnected();
-    a.emitRaw('agent.facts', { facts: sampleFacts({ kernel: 'k'.repeat(MAX_MESSAGE_BYTES + 1) }) });
+    a.emitRaw('agent.facts', { facts: sampleFacts({ kernel: 'k'.repeat(4 * MAX_MESSAGE_BYTES + 1) }) });
     await gone;
+    await waitFor('disconnect reason logged', () => server.logs().includes(`host ${a.hostId} disconnected: transport error`));
     await a.connect();
     expect((await a.hello()).hostId).toBe(a.hostId);
   });

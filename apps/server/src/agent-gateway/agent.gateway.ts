@@ -1,5 +1,5 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
   AGENT_NAMESPACE, AgentEvent, VirtualizationReport, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
   ServerAck, ServerEvent,
@@ -22,7 +22,7 @@ const KNOWN_EVENTS = new Set<string>(Object.values(AgentEvent));
 
 /** The socket.io /agent namespace: handshake, enrolment, facts, job events, presence. */
 @WebSocketGateway({ namespace: AGENT_NAMESPACE, ...SOCKET_SERVER_OPTIONS })
-export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('AgentGateway');
   private ns!: AgentNamespace;
   /** This replica's connections per host that said hello. */
@@ -70,6 +70,8 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     // The upgrade request (headers, TLS socket, buffers) is not needed after the handshake; with
     // thousands of agents connected it is memory worth giving back.
     (socket.conn as unknown as { request: unknown }).request = null;
+    // Bound here rather than through Nest's OnGatewayDisconnect, which does not pass the reason.
+    socket.once('disconnect', (reason) => this.handleDisconnect(socket, reason));
     socket.on(AgentEvent.Hello, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Hello, args, (p) => this.onHello(socket, p)));
     socket.on(AgentEvent.Facts, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Facts, args, (p) => this.onFacts(socket, p)));
     socket.on(AgentEvent.JobProgress, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobProgress, args, (p) => this.onJobProgress(socket, p)));
@@ -83,7 +85,9 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     });
   }
 
-  handleDisconnect(socket: AgentSocket): void {
+  /** `reason` is socket.io's: "transport error" for a frame over MAX_TRANSPORT_BYTES, "ping timeout" for a silent peer. */
+  handleDisconnect(socket: AgentSocket, reason: string): void {
+    this.logger.log(`${this.who(socket)} disconnected: ${reason}`);
     const hostId = socket.data.hostId;
     if (!hostId) return;
     const sockets = this.local.get(hostId);

@@ -11,10 +11,18 @@ import { EnvironmentVariables } from '../config/config';
  * replicas need no sticky sessions; a silent peer is dropped after pingInterval + pingTimeout
  * (45 s). Pings cost a timer and two frames per socket: at 10,000 agents a 25 s interval is 400/s.
  */
+/**
+ * Frames up to this size reach the gateway, where parsePayload refuses anything over
+ * MAX_MESSAGE_BYTES with an error ack and a log line while the connection stays up. Beyond it
+ * engine.io closes the socket itself (reason "transport error"): the bound keeps a peer from making
+ * the server buffer an arbitrarily large frame. The agent then reconnects with a fresh handshake.
+ */
+export const MAX_TRANSPORT_BYTES = 4 * MAX_MESSAGE_BYTES;
+
 export const SOCKET_SERVER_OPTIONS = {
   transports: ['websocket'],
   perMessageDeflate: false,
-  maxHttpBufferSize: MAX_MESSAGE_BYTES,
+  maxHttpBufferSize: MAX_TRANSPORT_BYTES,
   pingInterval: 25_000,
   pingTimeout: 20_000,
   serveClient: false,
