@@ -87,11 +87,17 @@ describe('hypervisor roles', () => {
 
   it('a failing step ends the job failed, naming the step and what the tool printed', async () => {
     configureSimulation(simDir(agents.kvm!.agent), { fail: { 'systemctl enable': 'Failed to enable unit: Unit file libvirtd.service is masked.' } });
+    const before = await report('kvm');
+    expect((await hv('kvm')).installed).toBe(false);
     const job = await runJob(`/api/hosts/${agents.kvm!.hostId}/virtualization/kvm/initialize`);
     expect(job.status).toBe('failed');
     expect(job.failedStep).toBe('enable-libvirtd');
     expect(job.error).toMatch(/masked/);
-    expect((await hv('kvm')).initialized).toBe(false);
+    // Detection ran after the failed initialise too: the stored report is newer and shows the packages it installed.
+    const after = await report('kvm');
+    expect(new Date(after.checkedAt).getTime()).toBeGreaterThan(new Date(before.checkedAt).getTime());
+    expect(await hv('kvm')).toMatchObject({ installed: true, running: false, initialized: false });
+    expect(after.roles).toEqual([]);
     configureSimulation(simDir(agents.kvm!.agent), { fail: {} });
   });
 

@@ -1,4 +1,6 @@
 import { parsePayload, VirtualizationConfigureNetworkParams, VirtualizationResult } from '@sysfleet/protocol';
+import { configureSimulation } from '@sysfleet/host-sim';
+import { StepError } from '../jobs/handler';
 import { createHypervisorHandlers } from './handlers';
 import { recordingContext, simulatedHost } from './testing';
 
@@ -32,5 +34,27 @@ describe('virtualization.* handlers', () => {
   it('a report with an unknown role or a bad field is refused by the protocol class', () => {
     const report = { platform: 'linux', roles: ['root_host'], hypervisors: [], checkedAt: new Date().toISOString() };
     expect(parsePayload(VirtualizationResult, { report })).toMatchObject({ ok: false });
+  });
+});
+
+describe('virtualization.initialize that fails', () => {
+  it('still detects afresh: the failed result names the step and carries a report showing what the failed run changed', async () => {
+    const host = simulatedHost('kvm');
+    try {
+      configureSimulation(host.stateDir, { fail: { 'systemctl enable': 'Failed to enable unit: Unit file libvirtd.service is masked.' } });
+      const [, initialize] = createHypervisorHandlers(host.processEnv);
+      const startedAt = new Date();
+      const err = await initialize.run({ type: 'kvm' }, recordingContext()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StepError);
+      expect(err).toMatchObject({ step: 'enable-libvirtd', message: expect.stringMatching(/masked/) });
+      const wire = JSON.parse(JSON.stringify((err as StepError).result));
+      expect(parsePayload(VirtualizationResult, wire)).toMatchObject({ ok: true });
+      expect(new Date(wire.report.checkedAt).getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
+      // The packages went in before enabling failed: the report says so, and that libvirtd is still off.
+      expect(wire.report.hypervisors[0]).toMatchObject({ type: 'kvm', installed: true, enabled: false, running: false, initialized: false, needsEnable: true });
+      expect(wire.report.roles).toEqual([]);
+    } finally {
+      host.cleanup();
+    }
   });
 });

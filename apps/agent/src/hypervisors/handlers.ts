@@ -1,6 +1,6 @@
 import {
   ChildActionParams, ChildCreateParams, ChildDeleteParams, ChildInfo, ChildListParams, ChildStopParams, ChildType, HYPERVISOR_ROLES, VirtualizationCheckParams, VirtualizationConfigureNetworkParams, VirtualizationInitializeParams, VirtualizationReport } from '@sysfleet/protocol';
-import { CommandHandler, StepError } from '../jobs/handler';
+import { CommandHandler, JobCancelledError, JobContext, StepError } from '../jobs/handler';
 import type { AgentServices } from '../services';
 import { hostPlatform } from './host';
 import { KvmDriver } from './kvm/kvm.driver';
@@ -26,6 +26,37 @@ export async function buildVirtualizationReport(env: NodeJS.ProcessEnv = process
 
 type Result = { report: VirtualizationReport };
 
+/**
+ * Runs a step that changes the host, then detects afresh whatever the outcome: a failed initialise may
+ * still have installed packages or started a daemon, and the server must see that. On failure the fresh
+ * report rides in the failed job's result (StepError.result, queued in the outbox like any result) with
+ * the step that failed and its message unchanged.
+ */
+async function thenDetect(env: NodeJS.ProcessEnv, ctx: JobContext, change: (ctx: JobContext) => Promise<void>): Promise<Result> {
+  let lastStep: string | undefined;
+  const tracking: JobContext = {
+    ...ctx,
+    progress: (step, message, percent) => {
+      lastStep = step;
+      return ctx.progress(step, message, percent);
+    },
+  };
+  try {
+    await change(tracking);
+  } catch (e) {
+    let report: VirtualizationReport;
+    try {
+      report = await buildVirtualizationReport(env);
+    } catch {
+      throw e; // detection failing too: the original failure is what the operator needs
+    }
+    if (e instanceof JobCancelledError) throw new StepError(lastStep ?? 'cancelled', e.message, { report });
+    if (e instanceof StepError) throw new StepError(e.step, e.message, { ...e.result, report });
+    throw new StepError(lastStep ?? 'start', e instanceof Error ? e.message : String(e), { report });
+  }
+  return { report: await buildVirtualizationReport(env) };
+}
+
 function driverFor(type: Hypervisor['type'], env: NodeJS.ProcessEnv, stateDir?: string): Hypervisor {
   const driver = hypervisorDrivers(env, stateDir).find((d) => d.type === type);
   if (!driver) throw new Error(`no driver for ${type}`);
@@ -48,18 +79,12 @@ export function createHypervisorHandlers(env: NodeJS.ProcessEnv = process.env): 
   const initialize: CommandHandler<VirtualizationInitializeParams, Result> = {
     command: 'virtualization.initialize',
     params: VirtualizationInitializeParams,
-    run: async (params, ctx) => {
-      await driverFor(params.type, env).initialize(ctx);
-      return { report: await buildVirtualizationReport(env) };
-    },
+    run: (params, ctx) => thenDetect(env, ctx, (c) => driverFor(params.type, env).initialize(c)),
   };
   const configureNetwork: CommandHandler<VirtualizationConfigureNetworkParams, Result> = {
     command: 'virtualization.configure-network',
     params: VirtualizationConfigureNetworkParams,
-    run: async (params, ctx) => {
-      await driverFor(params.type, env).configureNetwork(params, ctx);
-      return { report: await buildVirtualizationReport(env) };
-    },
+    run: (params, ctx) => thenDetect(env, ctx, (c) => driverFor(params.type, env).configureNetwork(params, c)),
   };
   return [check, initialize, configureNetwork];
 }

@@ -1,12 +1,13 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import {
-  Command, HYPERVISOR_PLATFORM, UiEvent, HypervisorType, VirtualizationResult, VirtualizationReport,
+  Command, HYPERVISOR_PLATFORM, UiEvent, HypervisorType, parsePayload, VirtualizationResult, VirtualizationReport,
 } from '@sysfleet/protocol';
 import type { Actor } from '../auth/auth.decorators';
 import { AgentChannel } from '../agent-gateway/agent-channel.service';
 import { HostsService } from '../hosts/hosts.service';
 import { UiEvents } from '../ui-gateway/ui-events.service';
 import { JobTypes } from '../jobs/job-types';
+import type { JobEntity } from '../jobs/jobs.entity';
 import { JobsService } from '../jobs/jobs.service';
 import { ConfigureNetworkDto, NETWORK_MODES_BY_TYPE, toVirtualizationDto } from './virtualization.dto';
 import { VirtualizationErrors } from './virtualization.errors';
@@ -15,6 +16,8 @@ import { VirtualizationRepository } from './virtualization.repository';
 /** Hypervisor detection, initialisation and networking of hosts, carried out as jobs by their agents. */
 @Injectable()
 export class VirtualizationService implements OnModuleInit {
+  private readonly logger = new Logger(VirtualizationService.name);
+
   constructor(
     private readonly repo: VirtualizationRepository,
     private readonly hosts: HostsService,
@@ -26,11 +29,24 @@ export class VirtualizationService implements OnModuleInit {
 
   onModuleInit(): void {
     const onSucceeded = async (job: { hostId: string }, r: VirtualizationResult) => this.store(job.hostId, r.report);
+    // The agent detects afresh after every initialise / network change, also a failed or cancelled one.
+    const onFinished = (job: JobEntity) => this.storeFromUnsuccessfulJob(job);
     this.types.register({ type: Command.VirtualizationCheck, deadlineSeconds: 600, maxRunSeconds: 300, result: VirtualizationResult, onSucceeded });
     // Package installs can be slow on a real host.
-    this.types.register({ type: Command.VirtualizationInitialize, deadlineSeconds: 3600, maxRunSeconds: 3600, result: VirtualizationResult, onSucceeded });
+    this.types.register({ type: Command.VirtualizationInitialize, deadlineSeconds: 3600, maxRunSeconds: 3600, result: VirtualizationResult, onSucceeded, onFinished });
     this.channel.setVirtualizationSink((hostId, report) => this.store(hostId, report));
-    this.types.register({ type: Command.VirtualizationConfigureNetwork, deadlineSeconds: 3600, maxRunSeconds: 900, result: VirtualizationResult, onSucceeded });
+    this.types.register({ type: Command.VirtualizationConfigureNetwork, deadlineSeconds: 3600, maxRunSeconds: 900, result: VirtualizationResult, onSucceeded, onFinished });
+  }
+
+  /** A failed or cancelled job's result carries the agent's detection after the failure: stored like any report. */
+  async storeFromUnsuccessfulJob(job: JobEntity): Promise<void> {
+    if (job.status === 'succeeded' || !job.result || !('report' in job.result)) return;
+    const parsed = parsePayload(VirtualizationResult, { report: job.result.report });
+    if (!parsed.ok) {
+      this.logger.warn(`job ${job.id}: the report in the ${job.status} result is invalid and was not stored: ${parsed.error}`);
+      return;
+    }
+    await this.store(job.hostId, parsed.value.report);
   }
 
   /** Stores a report (from a job or sent by the agent on connect) and the roles it grants. */
