@@ -4,7 +4,7 @@ import { AuditAction } from '../audit/audit.http';
 import { Actor, CurrentActor } from '../auth/auth.decorators';
 import { IdempotencyKey } from '../jobs/idempotency-key.decorator';
 import { JobDto, toJobDto } from '../jobs/jobs.dto';
-import { ChildDto, ChildParamsDto, ChildSearchQueryDto, CreateChildDto, DeleteChildQueryDto, StopChildDto } from './child-hosts.dto';
+import { ChildCapacityDto, ChildCapacityQueryDto, ChildDto, ChildParamsDto, ChildSearchQueryDto, CreateChildDto, DeleteChildQueryDto, StopChildDto } from './child-hosts.dto';
 import { ChildHostsService } from './child-hosts.service';
 
 @ApiTags('children')
@@ -16,6 +16,13 @@ export class ChildHostsController {
   @ApiOkResponse({ type: ChildDto, isArray: true })
   list(@Param('id', ParseUUIDPipe) id: string): Promise<ChildDto[]> {
     return this.children.list(id);
+  }
+
+  /** Operators and viewers: how much memory and disk a new VM of the type may take now. */
+  @Get('capacity')
+  @ApiOkResponse({ type: ChildCapacityDto })
+  capacity(@Param('id', ParseUUIDPipe) id: string, @Query() q: ChildCapacityQueryDto): Promise<ChildCapacityDto> {
+    return this.children.capacity(id, q.childType);
   }
 
   @Post()

@@ -6,6 +6,7 @@ import {
 } from 'class-validator';
 import { CHILD_STATES, ChildState } from './child-hosts.entity';
 import type { ChildRow } from './child-hosts.repository';
+import type { ChildRoom } from './child-hosts.service';
 
 export class CreateChildDto {
   @ApiProperty({ enum: CHILD_TYPES }) @IsIn(CHILD_TYPES) childType!: ChildType;
@@ -39,6 +40,23 @@ const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : 
 
 export class DeleteChildQueryDto {
   @ApiPropertyOptional({ description: 'Remove the VM disks too' }) @IsOptional() @Transform(toBoolean) @IsBoolean() deleteDisk?: boolean;
+}
+
+export class ChildCapacityQueryDto {
+  @ApiProperty({ enum: CHILD_TYPES }) @IsIn(CHILD_TYPES) childType!: ChildType;
+}
+
+/** What a create of childType may take on the host right now: the same numbers the create check uses. */
+export class ChildCapacityDto {
+  @ApiProperty({ enum: CHILD_TYPES }) childType!: ChildType;
+  @ApiProperty({ description: 'Largest memoryMb a create is allowed now: free memory − reserve − what creates under way claim (≥ 0)' }) availableMemoryMb!: number;
+  @ApiProperty({ description: 'Largest diskGb a create is allowed now, on the disk holding the VM store (else the largest): free − reserve − claimed (≥ 0)' }) availableDiskGb!: number;
+  @ApiProperty({ description: 'CHILD_RESERVE_MEMORY_MB' }) reserveMemoryMb!: number;
+  @ApiProperty({ description: 'CHILD_RESERVE_DISK_GB' }) reserveDiskGb!: number;
+}
+
+export function toChildCapacityDto(childType: ChildType, room: ChildRoom & { availableDiskGb: number }): ChildCapacityDto {
+  return { childType, availableMemoryMb: room.availableMemoryMb, availableDiskGb: room.availableDiskGb, reserveMemoryMb: room.reserveMb, reserveDiskGb: room.reserveGb };
 }
 
 export class ChildSearchQueryDto {

@@ -18,6 +18,9 @@ export interface Claimed {
   diskGb: number;
 }
 
+const CLAIMED_SQL = `SELECT COALESCE(SUM("memoryMb"), 0)::int AS "memoryMb", COALESCE(SUM("diskGb"), 0)::int AS "diskGb"
+  FROM child_hosts WHERE "hostId" = $1 AND state = 'creating'`;
+
 /** TypeORM's query() gives [rows, count] for UPDATE/DELETE ... RETURNING. */
 function returned<T>(res: unknown): T[] {
   return (Array.isArray(res) && Array.isArray(res[0]) ? res[0] : res) as T[];
@@ -65,11 +68,7 @@ export class ChildHostsRepository {
   insertCreating(child: NewChild, check: (claimed: Claimed) => void): Promise<ChildHostEntity | 'taken'> {
     return this.repo.manager.transaction(async (m: EntityManager) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('child_hosts:' || $1))`, [child.hostId]);
-      const [claimed] = await m.query(
-        `SELECT COALESCE(SUM("memoryMb"), 0)::int AS "memoryMb", COALESCE(SUM("diskGb"), 0)::int AS "diskGb"
-           FROM child_hosts WHERE "hostId" = $1 AND state = 'creating'`,
-        [child.hostId],
-      );
+      const [claimed] = await m.query(CLAIMED_SQL, [child.hostId]);
       check(claimed as Claimed);
       const rows = await m.query(
         `INSERT INTO child_hosts ("hostId", name, "childType", "distributionId", hostname, state, vcpus, "memoryMb", "diskGb", username, "createdBy")
@@ -79,6 +78,12 @@ export class ChildHostsRepository {
       );
       return rows.length ? (rows[0] as ChildHostEntity) : 'taken';
     });
+  }
+
+  /** What the host's creates under way claim right now (no lock: a reading, not a booking). */
+  async claimedByCreates(hostId: string): Promise<Claimed> {
+    const [claimed] = await this.repo.query(CLAIMED_SQL, [hostId]);
+    return claimed as Claimed;
   }
 
   async setCreateRefs(id: string, refs: { enrollmentTokenId: string | null; createJobId: string }): Promise<void> {

@@ -59,6 +59,7 @@ function setup(opts: { host?: Partial<HostEntity> | null; distribution?: Partial
       inserted.push(c);
       return { id: 'c1', ...c, state: 'creating' } as ChildHostEntity;
     }),
+    claimedByCreates: jest.fn(async () => opts.claimed ?? { memoryMb: 0, diskGb: 0 }),
     setCreateRefs: jest.fn(async () => undefined),
     deleteById: jest.fn(async () => undefined),
     reconcile: jest.fn(async () => ({ added: 0, gone: 0 })),
@@ -264,6 +265,37 @@ describe('ChildHostsService lifecycle', () => {
       [Command.ChildDelete, { childType: 'kvm', name: 'web1', deleteDisk: true }],
     ]);
     expect(t.repo.setDeleteJob).toHaveBeenCalledWith('c1', 'job-2');
+  });
+});
+
+describe('ChildHostsService.capacity', () => {
+  it('reports free minus reserve minus what creates under way claim, on the VM store disk', async () => {
+    // 16384 MB and 200 GB (on /var/lib/libvirt, not the 5 GB root) free; creates under way hold 3000 MB and 50 GB.
+    const t = setup({ claimed: { memoryMb: 3000, diskGb: 50 } });
+    await expect(t.service.capacity('h1', 'kvm')).resolves.toEqual({
+      childType: 'kvm', availableMemoryMb: 16384 - 3000 - 1024, availableDiskGb: 200 - 50 - 10, reserveMemoryMb: 1024, reserveDiskGb: 10,
+    });
+    expect(t.repo.claimedByCreates).toHaveBeenCalledWith('h1');
+    // vmd has no known store: the largest disk (the 50 GB root with 5 GB free) is the one used, and nothing fits.
+    await expect(t.service.capacity('h1', 'vmm')).resolves.toMatchObject({ childType: 'vmm', availableDiskGb: 0 });
+  });
+
+  it('is exactly what the create check allows: the reported amount passes, one more is refused', async () => {
+    const claimed = { memoryMb: 2500, diskGb: 30 };
+    const t = setup({ host: { facts: facts(8192, 100) }, claimed });
+    const cap = await t.service.capacity('h1', 'kvm');
+    expect(cap).toMatchObject({ availableMemoryMb: 8192 - 2500 - 1024, availableDiskGb: 100 - 30 - 10 });
+    await expect(t.service.create('h1', dto({ memoryMb: cap.availableMemoryMb, diskGb: cap.availableDiskGb }), actor)).resolves.toBeDefined();
+    expect((await refusal(setup({ host: { facts: facts(8192, 100) }, claimed }).service.create('h1', dto({ memoryMb: cap.availableMemoryMb + 1 }), actor))).code)
+      .toBe('CHILD_INSUFFICIENT_MEMORY');
+    expect((await refusal(setup({ host: { facts: facts(8192, 100) }, claimed }).service.create('h1', dto({ name: 'web2', diskGb: cap.availableDiskGb + 1 }), actor))).code)
+      .toBe('CHILD_INSUFFICIENT_DISK');
+  });
+
+  it('never reports less than nothing, and refuses a host without facts or an unknown host', async () => {
+    await expect(setup({ host: { facts: facts(500, 5) } }).service.capacity('h1', 'kvm')).resolves.toMatchObject({ availableMemoryMb: 0, availableDiskGb: 0 });
+    expect((await refusal(setup({ host: { facts: {} as HostFacts } }).service.capacity('h1', 'kvm'))).code).toBe('CHILD_NO_FACTS');
+    expect((await refusal(setup({ host: null }).service.capacity('h1', 'kvm'))).code).toBe('HOST_NOT_FOUND');
   });
 });
 

@@ -18,7 +18,7 @@ import { JobTypes } from '../jobs/job-types';
 import { JobEntity } from '../jobs/jobs.entity';
 import { JobsService } from '../jobs/jobs.service';
 import { SshKeysService } from '../ssh-keys/ssh-keys.service';
-import { ChildDto, ChildSearchQueryDto, CreateChildDto, toChildDto } from './child-hosts.dto';
+import { ChildCapacityDto, ChildDto, ChildSearchQueryDto, CreateChildDto, toChildCapacityDto, toChildDto } from './child-hosts.dto';
 import { BUSY_CHILD_STATES, ChildHostEntity } from './child-hosts.entity';
 import { ChildErrors } from './child-hosts.errors';
 import { ChildHostsRepository, Claimed } from './child-hosts.repository';
@@ -43,6 +43,33 @@ export function freeDiskBytes(facts: HostFacts, type: ChildType): number | null 
     ? disks.filter((d) => store.startsWith(d.mount.toLowerCase())).sort((a, b) => b.mount.length - a.mount.length)[0]
     : undefined;
   return (holding ?? [...disks].sort((a, b) => b.sizeBytes - a.sizeBytes)[0]).freeBytes;
+}
+
+/** How much a new VM of one type may take on a host, and the numbers behind it. */
+export interface ChildRoom {
+  /** Free memory (MB) after what creates under way have claimed. */
+  freeMb: number;
+  /** Free disk (GB) of the disk the VM would land on, after what creates under way have claimed; null without disk facts. */
+  freeGb: number | null;
+  reserveMb: number;
+  reserveGb: number;
+  claimed: Claimed;
+  /** The largest memoryMb a create is allowed now (never below 0). */
+  availableMemoryMb: number;
+  /** The largest diskGb a create is allowed now (never below 0); null without disk facts. */
+  availableDiskGb: number | null;
+}
+
+/** The one capacity computation: the create check refuses what exceeds it, the capacity endpoint reports it. */
+export function childRoom(facts: HostFacts, type: ChildType, claimed: Claimed, reserve: { memoryMb: number; diskGb: number }): ChildRoom {
+  const freeMb = Math.floor(facts.memoryFreeBytes / MIB) - claimed.memoryMb;
+  const freeBytes = freeDiskBytes(facts, type);
+  const freeGb = freeBytes === null ? null : Math.floor(freeBytes / GIB) - claimed.diskGb;
+  return {
+    freeMb, freeGb, reserveMb: reserve.memoryMb, reserveGb: reserve.diskGb, claimed,
+    availableMemoryMb: Math.max(0, freeMb - reserve.memoryMb),
+    availableDiskGb: freeGb === null ? null : Math.max(0, freeGb - reserve.diskGb),
+  };
 }
 
 /**
@@ -96,6 +123,13 @@ export class ChildHostsService implements OnModuleInit {
     await this.repo.settleFailedJobs(hostId);
     await this.repo.linkEnrolled(hostId);
     return (await this.repo.listForHost(hostId)).map(toChildDto);
+  }
+
+  /** What a create of `childType` on the host would be allowed right now (see childRoom). */
+  async capacity(hostId: string, childType: ChildType): Promise<ChildCapacityDto> {
+    const host = await this.hostOrThrow(hostId);
+    const room = this.room(host, this.factsOrThrow(host), childType, await this.repo.claimedByCreates(hostId));
+    return toChildCapacityDto(childType, room);
   }
 
   /** Checks everything, then makes the row, the child's enrolment token and the child.create job. */
@@ -272,25 +306,27 @@ export class ChildHostsService implements OnModuleInit {
     return d;
   }
 
+  private room(host: HostEntity, facts: HostFacts, childType: ChildType, claimed: Claimed): ChildRoom & { freeGb: number; availableDiskGb: number } {
+    const room = childRoom(facts, childType, claimed, { memoryMb: this.config.CHILD_RESERVE_MEMORY_MB, diskGb: this.config.CHILD_RESERVE_DISK_GB });
+    if (room.freeGb === null || room.availableDiskGb === null) throw ChildErrors.NO_FACTS(`Host ${host.hostname} has not reported its disks; refresh its inventory first`);
+    return room as ChildRoom & { freeGb: number; availableDiskGb: number };
+  }
+
   private checkCapacity(host: HostEntity, facts: HostFacts, dto: CreateChildDto, claimed: Claimed): void {
-    const reserveMb = this.config.CHILD_RESERVE_MEMORY_MB;
-    const freeMb = Math.floor(facts.memoryFreeBytes / MIB) - claimed.memoryMb;
-    if (freeMb - dto.memoryMb < reserveMb) {
+    const room = this.room(host, facts, dto.childType, claimed);
+    const { freeMb, freeGb, reserveMb, reserveGb } = room;
+    if (dto.memoryMb > room.availableMemoryMb) {
       throw ChildErrors.INSUFFICIENT_MEMORY(
         `Host ${host.hostname} has ${freeMb} MB of memory free${claimed.memoryMb ? ` (after ${claimed.memoryMb} MB claimed by creates under way)` : ''}; ` +
         `a VM of ${dto.memoryMb} MB would leave ${freeMb - dto.memoryMb} MB, below the reserve of ${reserveMb} MB`,
-        { freeMb, requestedMb: dto.memoryMb, reserveMb, claimedMb: claimed.memoryMb },
+        { freeMb, requestedMb: dto.memoryMb, reserveMb, claimedMb: claimed.memoryMb, availableMemoryMb: room.availableMemoryMb },
       );
     }
-    const reserveGb = this.config.CHILD_RESERVE_DISK_GB;
-    const freeBytes = freeDiskBytes(facts, dto.childType);
-    if (freeBytes === null) throw ChildErrors.NO_FACTS(`Host ${host.hostname} has not reported its disks; refresh its inventory first`);
-    const freeGb = Math.floor(freeBytes / GIB) - claimed.diskGb;
-    if (freeGb - dto.diskGb < reserveGb) {
+    if (dto.diskGb > room.availableDiskGb) {
       throw ChildErrors.INSUFFICIENT_DISK(
         `Host ${host.hostname} has ${freeGb} GB of disk free${claimed.diskGb ? ` (after ${claimed.diskGb} GB claimed by creates under way)` : ''}; ` +
         `a ${dto.diskGb} GB disk would leave ${freeGb - dto.diskGb} GB, below the reserve of ${reserveGb} GB`,
-        { freeGb, requestedGb: dto.diskGb, reserveGb, claimedGb: claimed.diskGb },
+        { freeGb, requestedGb: dto.diskGb, reserveGb, claimedGb: claimed.diskGb, availableDiskGb: room.availableDiskGb },
       );
     }
   }
