@@ -25,6 +25,31 @@ describe('enrolment with real agent processes', () => {
   });
 
   const hosts = async (query: Record<string, string> = {}) => (await api.get<{ items: HostBody[]; total: number }>('/api/hosts', { limit: 500, ...query })).body;
+  const host = async (id: string) => (await api.get<HostBody>(`/api/hosts/${id}`)).body;
+
+  /** Starts a real agent; a short reconnect cap keeps refusal and revoke tests from waiting a minute. */
+  function agentProcess(env: Record<string, string> = {}): AgentProcess {
+    const agent = startAgent({ serverUrl: server.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500', ...env } });
+    agents.push(agent);
+    return agent;
+  }
+
+  /** The host id and fingerprint the agent logs while it waits for approval. */
+  async function waitingHost(agent: AgentProcess, timeoutMs = 30_000): Promise<{ hostId: string; fingerprint: string }> {
+    return waitFor('the agent to log that it waits for approval', () => {
+      const m = /waiting for an operator to approve this host.* hostId=(\S+) fingerprint=(\S+)/.exec(agent.logs());
+      return m && { hostId: m[1], fingerprint: m[2] };
+    }, timeoutMs);
+  }
+
+  /** An approved, online agent process. */
+  async function onlineAgent(env: Record<string, string> = {}): Promise<{ agent: AgentProcess; hostId: string }> {
+    const agent = agentProcess(env);
+    const { hostId } = await waitingHost(agent);
+    expect((await api.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
+    await waitFor('the approved host to be online', async () => (await host(hostId)).online, 30_000);
+    return { agent, hostId };
+  }
 
   it('a new agent waits pending with the fingerprint it prints; once approved it is online, and a restart is the same host', async () => {
     const agent = startAgent({ serverUrl: server.url });
@@ -58,5 +83,53 @@ describe('enrolment with real agent processes', () => {
     const [arrived] = (await hosts({ q: fingerprint })).items;
     expect(arrived).toMatchObject({ fingerprint, status: 'approved' });
     await waitFor('the token host to be online', async () => (await api.get<HostBody>(`/api/hosts/${arrived.id}`)).body.online, 30_000);
+  });
+
+  it('20 agent processes wait pending; one bulk approve brings them all online', async () => {
+    // Started together: on two cores 20 Node processes take a while to boot, hence the long waits.
+    const many = Array.from({ length: 20 }, () => startAgent({ serverUrl: server.url, logLevel: 'info' }));
+    try {
+      const waiting = await Promise.all(many.map((a) => waitingHost(a, 120_000)));
+      const pending = (await hosts({ status: 'pending' })).items;
+      const mine = pending.filter((h) => waiting.some((w) => w.hostId === h.id));
+      expect(mine.map((h) => h.fingerprint).sort()).toEqual(waiting.map((w) => w.fingerprint).sort());
+      expect(mine).toHaveLength(20);
+
+      const res = await api.post<{ changed: number; results: { id: string; ok: boolean }[] }>('/api/hosts/approve', { ids: mine.map((h) => h.id) });
+      expect(res.status).toBe(200);
+      expect(res.body.changed).toBe(20);
+      expect(res.body.results.every((r) => r.ok)).toBe(true);
+      await waitFor('all 20 online', async () => {
+        const online = (await hosts({ status: 'approved', online: 'true' })).items;
+        return waiting.every((w) => online.some((h) => h.id === w.hostId));
+      }, 120_000, 500);
+      // Every agent heard the approval on its open connection (no reconnect needed).
+      for (const a of many) expect(a.logs()).toContain('host approved');
+    } finally {
+      await Promise.all(many.map((a) => a.cleanup()));
+    }
+  }, 300_000);
+
+  it('a rejected agent is disconnected and then refused at every reconnect, with the reason in its log', async () => {
+    const agent = agentProcess();
+    const { hostId } = await waitingHost(agent);
+    expect((await api.post(`/api/hosts/${hostId}/reject`)).status).toBe(200);
+    await waitFor('the agent to log the rejection', () => agent.logs().includes(`host rejected hostId=${hostId}`));
+    const refusals = () => agent.logs().match(/server refused the connection .*code=HOST_REJECTED advice="an operator rejected this host/g)?.length ?? 0;
+    await waitFor('two refused reconnects', () => refusals() >= 2, 20_000);
+    expect(agent.proc.exitCode).toBeNull(); // it keeps retrying slowly, in case it is approved again
+    expect(await host(hostId)).toMatchObject({ status: 'rejected', online: false });
+  });
+
+  it('a revoked agent is disconnected within a second and refused after', async () => {
+    const { agent, hostId } = await onlineAgent();
+    const before = agent.logs().length;
+    const revokedAt = Date.now();
+    expect((await api.post(`/api/hosts/${hostId}/revoke`)).status).toBe(200);
+    await waitFor('the agent to be disconnected', () => agent.logs().slice(before).includes('disconnected reason="io server disconnect"'), 1000, 10);
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(agent.logs().slice(before)).toContain(`host revoked hostId=${hostId}`);
+    await waitFor('the reconnect refused', () => /server refused the connection .*code=HOST_REVOKED/.test(agent.logs().slice(before)), 20_000);
+    expect(await host(hostId)).toMatchObject({ status: 'revoked', online: false });
   });
 });
