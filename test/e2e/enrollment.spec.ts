@@ -1,10 +1,13 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { AgentProcess, startAgent } from '../support/agent';
 import { ApiClient, login } from '../support/api';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
 import { waitFor } from '../support/ports';
 import { ServerProcess, startServer } from '../support/server';
 
-interface HostBody { id: string; status: string; fingerprint: string; online: boolean; parentHostId: string | null }
+interface HostBody { id: string; status: string; fingerprint: string; online: boolean; parentHostId: string | null; fqdn: string; facts?: { fqdn: string } }
 
 describe('enrolment with real agent processes', () => {
   let db: TestDatabase;
@@ -131,5 +134,28 @@ describe('enrolment with real agent processes', () => {
     expect(agent.logs().slice(before)).toContain(`host revoked hostId=${hostId}`);
     await waitFor('the reconnect refused', () => /server refused the connection .*code=HOST_REVOKED/.test(agent.logs().slice(before)), 20_000);
     expect(await host(hostId)).toMatchObject({ status: 'revoked', online: false });
+  });
+
+  it('facts that change are sent by the agent on its own, without an inventory job', async () => {
+    // The agent takes the FQDN from `hostname -f`; a `hostname` first on its PATH that prints a file
+    // lets the test rename the host while the agent runs.
+    const shimDir = mkdtempSync(path.join(os.tmpdir(), 'sysfleet-hostname-'));
+    try {
+      const fqdnFile = path.join(shimDir, 'fqdn');
+      writeFileSync(fqdnFile, 'before.facts.test\n');
+      writeFileSync(path.join(shimDir, 'hostname'), `#!/bin/sh\ncat '${fqdnFile}'\n`);
+      chmodSync(path.join(shimDir, 'hostname'), 0o755);
+      const { agent, hostId } = await onlineAgent({ PATH: `${shimDir}${path.delimiter}${process.env.PATH ?? ''}`, SYSFLEET_AGENT_FACTS_INTERVAL_MS: '300' });
+      expect(await host(hostId)).toMatchObject({ fqdn: 'before.facts.test', facts: expect.objectContaining({ fqdn: 'before.facts.test' }) });
+
+      writeFileSync(fqdnFile, 'after.facts.test\n');
+      await waitFor('the changed FQDN to reach the server', async () => (await host(hostId)).fqdn === 'after.facts.test', 15_000);
+      expect((await host(hostId)).facts).toMatchObject({ fqdn: 'after.facts.test' });
+      expect((await api.get<{ total: number }>('/api/jobs', { hostId })).body.total).toBe(0);
+      // Sent on the open connection, not as the hello of a new one.
+      expect(agent.logs().match(/ INFO  connected /g)).toHaveLength(1);
+    } finally {
+      rmSync(shimDir, { recursive: true, force: true });
+    }
   });
 });
