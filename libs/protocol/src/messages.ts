@@ -99,7 +99,8 @@ export class JobProgressPayload {
   @IsISO8601() at!: string;
 }
 
-export const JOB_RESULT_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+/** `expired`: the job's deadline passed while it waited in the agent's own queue; nothing was run. */
+export const JOB_RESULT_STATUSES = ['succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type JobResultStatus = (typeof JOB_RESULT_STATUSES)[number];
 /** job.result: the one final outcome. `result` is validated per command by the server. */
 export class JobResultPayload {

@@ -198,12 +198,19 @@ describe('JobRunner', () => {
     expect(calls.map((c) => c.jobId)).toEqual([id(1), id(2), id(3), id(4)]);
   });
 
-  it('fails a job whose deadline passed before it could start', async () => {
-    const { runner, resultOf } = makeRunner();
-    runner.handleCommand(command(1, 'inventory.refresh', {}, '2020-01-01T00:00:00.000Z'));
+  it('expires a job whose deadline passed while it waited in the agent\'s queue, without running it', async () => {
+    const { runner, resultOf, journal } = makeRunner(1);
+    gates.set(id(1), deferred());
+    runner.handleCommand(command(1));
+    runner.handleCommand(command(2, 'inventory.refresh', {}, new Date(Date.now() + 50).toISOString()));
+    await new Promise((r) => setTimeout(r, 100));
+    gates.get(id(1))!.release();
     await runner.idle();
-    expect(resultOf(1)?.result).toMatchObject({ status: 'failed', error: expect.stringContaining('deadline') });
-    expect(calls).toHaveLength(0);
+    expect(resultOf(1)?.result.status).toBe('succeeded');
+    expect(resultOf(2)?.result).toMatchObject({ status: 'expired', error: expect.stringMatching(/^expired: the job's deadline .* passed before it could start/) });
+    expect(resultOf(2)?.result.failedStep).toBeUndefined();
+    expect(journal.get(id(2))?.state).toBe('finished');
+    expect(calls.map((c) => c.jobId)).toEqual([id(1)]);
   });
 
   it('after a crash, runs unfinished jobs again (started ones with resumed) and produces one result each', async () => {

@@ -141,7 +141,7 @@ export class JobRunner {
       return;
     }
     if (Date.parse(job.entry.deadline) < Date.now()) {
-      this.complete(job.entry, 'failed', { error: `the job's deadline (${job.entry.deadline}) passed before it could ${resumed ? 'resume' : 'start'}`, failedStep: 'validate' });
+      this.complete(job.entry, 'expired', { error: `expired: the job's deadline (${job.entry.deadline}) passed before it could ${resumed ? 'resume' : 'start'} on the host; nothing was run` });
       return;
     }
     const params = parsePayload(handler.params, job.entry.params);
