@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { CommandName } from '@sysfleet/protocol';
 import type { JobEntity } from './jobs.entity';
 
@@ -24,7 +24,7 @@ export interface JobTypeDefinition<R extends object = object> {
 }
 
 @Injectable()
-export class JobTypes {
+export class JobTypes implements OnApplicationBootstrap {
   private readonly types = new Map<string, JobTypeDefinition<object>>();
   private overrides: Record<string, number> = {};
 
@@ -39,6 +39,19 @@ export class JobTypes {
   /** Deadline overrides from configuration, `type=seconds` pairs. */
   setDeadlineOverrides(overrides: Record<string, number>): void {
     this.overrides = overrides;
+  }
+
+  /** Every feature has registered its types by now (module init): a deadline for any other type is a typo. */
+  onApplicationBootstrap(): void {
+    this.checkDeadlineOverrides();
+  }
+
+  /** Throws, naming the type, when `JOB_DEADLINES` sets a deadline for a type no feature registered. */
+  checkDeadlineOverrides(): void {
+    const unknown = Object.keys(this.overrides).filter((type) => !this.types.has(type));
+    if (unknown.length === 0) return;
+    const names = unknown.map((t) => `"${t}"`).join(', ');
+    throw new Error(`JOB_DEADLINES: unknown job type ${names}; known types: ${[...this.types.keys()].sort().join(', ')}`);
   }
 
   deadlineSeconds(def: JobTypeDefinition<object>): number {
