@@ -6,6 +6,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { ApiClient, apiRequest, login } from '../support/api';
 import { createTestDatabase, TEST_REDIS_URL, TestDatabase, uniqueRedisPrefix } from '../support/db';
+import { FakeAgent } from '../support/fake-agent';
 import { waitFor } from '../support/ports';
 import { ADMIN_PASSWORD, ROOT, ServerProcess, startServer, TEST_SECRET } from '../support/server';
 
@@ -155,6 +156,42 @@ describe('server foundation: operators, auth, audit, docs, metrics, static files
     // A viewer may log out; the token is dead afterwards.
     expect((await v.post('/api/auth/logout')).status).toBe(204);
     expect((await v.get('/api/auth/me')).status).toBe(401);
+  });
+
+  it('refuses a viewer an operator action on a host that an operator may do; refuses an operator admin-only changes; audits each refusal', async () => {
+    const agent = new FakeAgent(server.url);
+    await agent.connect();
+    const { hostId } = await agent.hello();
+    agent.disconnect();
+    expect((await admin.get(`/api/hosts/${hostId}`)).body.status).toBe('pending');
+
+    const v = await login(server.url, viewer.username, viewer.password);
+    const vApprove = await v.post(`/api/hosts/${hostId}/approve`);
+    expect(vApprove.status).toBe(403);
+    expect(vApprove.body.code).toBe('AUTH_FORBIDDEN');
+    expect((await admin.get(`/api/hosts/${hostId}`)).body.status).toBe('pending');
+
+    const o = await login(server.url, operator.username, operator.password);
+    const oApprove = await o.post(`/api/hosts/${hostId}/approve`);
+    expect(oApprove.status).toBe(200);
+    expect(oApprove.body).toMatchObject({ id: hostId, status: 'approved' });
+    expect((await admin.get(`/api/hosts/${hostId}`)).body.status).toBe('approved');
+
+    const oToken = await o.post('/api/enrollment-tokens', { expiresInSeconds: 3600, note: 'operator token' });
+    expect(oToken.status).toBe(403);
+    expect(oToken.body.code).toBe('AUTH_FORBIDDEN');
+    const oUser = await o.post('/api/users', { username: 'operator-made', password: 'operator-made-password', role: 'viewer' });
+    expect(oUser.status).toBe(403);
+    expect(oUser.body.code).toBe('AUTH_FORBIDDEN');
+    expect((await admin.get<{ username: string }[]>('/api/users')).body.map((u) => u.username)).not.toContain('operator-made');
+    expect((await admin.get('/api/enrollment-tokens')).body.total).toBe(0);
+
+    // Events are written once each response is done: wait for the last one.
+    await waitFor('the refused user.create in the audit log', async () => (await audit({ action: 'user.create', actor: operator.username })).total === 1);
+    const approvals = (await audit({ action: 'host.approve' })).items.map((e) => [e.actor, e.targetId, e.outcome, e.details?.code ?? null]);
+    expect(approvals).toEqual(expect.arrayContaining([[viewer.username, hostId, 'failure', 'AUTH_FORBIDDEN'], [operator.username, hostId, 'success', null]]));
+    const byOperator = (await audit({ actor: operator.username, outcome: 'failure' })).items.map((e) => [e.action, e.details?.status, e.details?.code]);
+    expect(byOperator).toEqual(expect.arrayContaining([['enrollment-token.create', 403, 'AUTH_FORBIDDEN'], ['user.create', 403, 'AUTH_FORBIDDEN']]));
   });
 
   it('never removes the last admin, and ends the sessions of a disabled user or a reset password', async () => {
