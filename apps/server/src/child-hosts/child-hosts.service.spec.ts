@@ -121,7 +121,7 @@ describe('ChildHostsService.create refuses before anything is made', () => {
     ['creates under way claimed the memory', { host: { facts: facts(8192, 200) }, claimed: { memoryMb: 6000, diskGb: 0 } }, {}, 'CHILD_INSUFFICIENT_MEMORY', /after 6000 MB claimed by creates under way/],
     ['disk would dip under the reserve', { host: { facts: facts(16384, 25) } }, {}, 'CHILD_INSUFFICIENT_DISK', /25 GB of disk free; a 20 GB disk would leave 5 GB, below the reserve of 10 GB/],
     ['creates under way claimed the disk', { claimed: { memoryMb: 0, diskGb: 175 } }, {}, 'CHILD_INSUFFICIENT_DISK', /after 175 GB claimed/],
-    ['a public key is malformed', {}, { sshPublicKeys: ['ssh-ed25519 AAAAnotakey'] }, 'SSH_KEY_INVALID', /not valid/],
+    ['a public key is malformed', {}, { sshPublicKeys: ['ssh-ed25519 AAAAnotakey'] }, 'SSH_KEY_INVALID', /^sshPublicKeys\.0: the public key is not valid/],
     ['the host has no facts', { host: { facts: {} as HostFacts } }, {}, 'CHILD_NO_FACTS', /refresh its inventory/],
     ['the agent bundle is missing', { bundle: false }, {}, 'CHILD_AGENT_BUNDLE_MISSING', /missing/],
   ];

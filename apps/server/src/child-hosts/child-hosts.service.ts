@@ -340,8 +340,8 @@ export class ChildHostsService implements OnModuleInit {
   }
 
   private async collectKeys(dto: CreateChildDto): Promise<string[]> {
-    const typed = (dto.sshPublicKeys ?? []).map((line) => {
-      const k = this.sshKeys.parse(line);
+    const typed = (dto.sshPublicKeys ?? []).map((line, i) => {
+      const k = this.sshKeys.parse(line, `sshPublicKeys.${i}`);
       return k.comment ? `${k.canonical} ${k.comment}` : k.canonical;
     });
     const stored = dto.sshKeyIds?.length ? await this.sshKeys.publicKeysOf(dto.sshKeyIds) : [];

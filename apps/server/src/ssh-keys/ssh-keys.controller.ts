@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Header, HttpCode, Param, ParseUUIDPipe, 
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AuditAction } from '../audit/audit.http';
 import { Actor, CurrentActor } from '../auth/auth.decorators';
-import { CreateSshKeyDto, SshKeyDto, toSshKeyDto } from './ssh-keys.dto';
+import { CreatedSshKeyDto, CreateSshKeyDto, SshKeyDto, toCreatedSshKeyDto, toSshKeyDto } from './ssh-keys.dto';
 import { SshKeysService } from './ssh-keys.service';
 
 @ApiTags('ssh-keys')
@@ -11,10 +11,12 @@ export class SshKeysController {
   constructor(private readonly keys: SshKeysService) {}
 
   @Post()
+  @Header('Cache-Control', 'no-store')
   @AuditAction('ssh-key.create', 'ssh-key')
-  @ApiCreatedResponse({ type: SshKeyDto })
-  async create(@Body() dto: CreateSshKeyDto, @CurrentActor() actor: Actor): Promise<SshKeyDto> {
-    return toSshKeyDto(await this.keys.create(dto, actor));
+  @ApiCreatedResponse({ type: CreatedSshKeyDto })
+  async create(@Body() dto: CreateSshKeyDto, @CurrentActor() actor: Actor): Promise<CreatedSshKeyDto> {
+    const { key, privateKey } = await this.keys.create(dto, actor);
+    return toCreatedSshKeyDto(key, privateKey);
   }
 
   @Get()

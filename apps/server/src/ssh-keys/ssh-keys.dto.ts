@@ -7,7 +7,7 @@ export class CreateSshKeyDto {
   @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, { message: 'name must be 1-64 letters, digits, "_", ".", "@" or "-", starting with a letter or digit' })
   name!: string;
 
-  @ApiPropertyOptional({ description: 'Make a new Ed25519 pair; the private key is kept encrypted and never returned' })
+  @ApiPropertyOptional({ description: 'Make a new Ed25519 pair; the private key is returned once in the 201 response, then kept only encrypted and never returned again' })
   @IsOptional() @IsBoolean() generate?: boolean;
 
   @ApiPropertyOptional({ example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... me@laptop', description: 'Import a public key (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256)' })
@@ -29,4 +29,14 @@ export function toSshKeyDto(k: SshKeyEntity): SshKeyDto {
     id: k.id, name: k.name, publicKey: k.publicKey, fingerprint: k.fingerprint, generated: k.privateKeyEncrypted !== null,
     createdBy: k.createdBy, createdAt: new Date(k.createdAt).toISOString(),
   };
+}
+
+/** The 201 answer of POST /api/ssh-keys: a generated pair's private key is in it, the only time it is shown. */
+export class CreatedSshKeyDto extends SshKeyDto {
+  @ApiPropertyOptional({ description: 'OpenSSH private key of a generated pair (save it as e.g. ~/.ssh/id_ed25519, mode 0600); only in this response, absent for imported keys' })
+  privateKey?: string;
+}
+
+export function toCreatedSshKeyDto(k: SshKeyEntity, privateKey: string | null): CreatedSshKeyDto {
+  return { ...toSshKeyDto(k), ...(privateKey !== null && { privateKey }) };
 }

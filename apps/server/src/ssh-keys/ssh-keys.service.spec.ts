@@ -8,6 +8,7 @@ import { AppError } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { EnvironmentVariables } from '../config/config';
 import { generateEd25519, parsePublicKey } from './openssh';
+import { toCreatedSshKeyDto, toSshKeyDto } from './ssh-keys.dto';
 import { SshKeyEntity } from './ssh-keys.entity';
 import type { NewSshKey, SshKeysRepository } from './ssh-keys.repository';
 import { SshKeysService } from './ssh-keys.service';
@@ -81,16 +82,23 @@ describe('OpenSSH keys', () => {
 describe('SshKeysService', () => {
   it('stores a generated private key sealed, never in the clear', async () => {
     const t = setup();
-    const key = await t.service.create({ name: 'ops', generate: true }, actor);
+    const { key, privateKey } = await t.service.create({ name: 'ops', generate: true }, actor);
     expect(key.privateKeyEncrypted).not.toContain('PRIVATE KEY');
     expect(t.box.open(key.privateKeyEncrypted!)).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
     expect(key.publicKey).toMatch(/ ops$/);
+    // The clear private key handed back once is the pair of the stored public key.
+    expect(privateKey).toBe(t.box.open(key.privateKeyEncrypted!));
+    expect(toCreatedSshKeyDto(key, privateKey)).toMatchObject({ id: key.id, generated: true, privateKey });
+    expect(toSshKeyDto(key)).not.toHaveProperty('privateKey');
   });
 
   it('imports a public key and refuses a bad one with a clear error', async () => {
     const t = setup();
     const pub = generateEd25519('me@laptop').publicKey;
-    expect((await t.service.create({ name: 'laptop', publicKey: pub }, actor)).privateKeyEncrypted).toBeNull();
+    const imported = await t.service.create({ name: 'laptop', publicKey: pub }, actor);
+    expect(imported.key.privateKeyEncrypted).toBeNull();
+    expect(imported.privateKey).toBeNull();
+    expect(toCreatedSshKeyDto(imported.key, imported.privateKey)).not.toHaveProperty('privateKey');
     const e = await t.service.create({ name: 'bad', publicKey: 'ssh-ed25519 AAAA' }, actor).catch((err: AppError) => err);
     expect((e as AppError).code).toBe('SSH_KEY_INVALID');
     expect(((await t.service.create({ name: 'laptop', generate: true }, actor).catch((err: AppError) => err)) as AppError).code).toBe('SSH_KEY_NAME_TAKEN');

@@ -12,11 +12,18 @@ import { NewSshKey, SshKeysRepository } from './ssh-keys.repository';
 export class SshKeysService {
   constructor(private readonly repo: SshKeysRepository, private readonly secrets: SecretBox) {}
 
-  async create(dto: CreateSshKeyDto, actor: Actor): Promise<SshKeyEntity> {
+  /**
+   * Stores the key. For a generated pair, `privateKey` is the OpenSSH private key in the clear: the
+   * caller hands it to the operator once (201 response) and must not log or keep it; only the sealed
+   * copy stays in the table.
+   */
+  async create(dto: CreateSshKeyDto, actor: Actor): Promise<{ key: SshKeyEntity; privateKey: string | null }> {
     if (dto.generate === true && dto.publicKey !== undefined) throw SshKeyErrors.BAD_REQUEST('Give either generate: true or a publicKey, not both');
     let row: NewSshKey;
+    let privateKey: string | null = null;
     if (dto.generate === true) {
       const pair = generateEd25519(dto.name);
+      privateKey = pair.privateKey;
       row = { name: dto.name, publicKey: pair.publicKey, fingerprint: pair.fingerprint, privateKeyEncrypted: this.secrets.seal(pair.privateKey), createdBy: actor.username };
     } else if (dto.publicKey !== undefined) {
       const parsed = this.parse(dto.publicKey);
@@ -26,7 +33,7 @@ export class SshKeysService {
     }
     const created = await this.repo.insert(row);
     if (!created) throw SshKeyErrors.NAME_TAKEN(`An SSH key named "${dto.name}" exists`);
-    return created;
+    return { key: created, privateKey };
   }
 
   list(): Promise<SshKeyEntity[]> {
@@ -52,12 +59,14 @@ export class SshKeysService {
     if (!(await this.repo.deleteById(id))) throw SshKeyErrors.NOT_FOUND(`SSH key ${id} not found`);
   }
 
-  /** Validates one public key line; the error says what is wrong with it. */
-  parse(line: string) {
+  /** Validates one public key line; the error names the request field and says what is wrong with it. */
+  parse(line: string, field = 'publicKey') {
     try {
       return parsePublicKey(line);
     } catch (e) {
-      if (e instanceof SshKeyFormatError) throw SshKeyErrors.INVALID(`The public key is not valid: ${e.message}`);
+      if (e instanceof SshKeyFormatError) {
+        throw SshKeyErrors.INVALID(`${field}: the public key is not valid: ${e.message}`, [{ field, errors: [e.message] }]);
+      }
       throw e;
     }
   }
