@@ -158,4 +158,36 @@ describe('enrolment with real agent processes', () => {
       rmSync(shimDir, { recursive: true, force: true });
     }
   });
+
+  it('a host whose agent goes quiet (SIGSTOP) is marked offline, and online again after SIGCONT', async () => {
+    // Its own server, with pings short enough to notice a frozen agent in seconds.
+    const quietDb = await createTestDatabase('enrol_quiet');
+    const quiet = await startServer({
+      databaseUrl: quietDb.url, redisPrefix: uniqueRedisPrefix('quiet'), env: { SOCKET_PING_INTERVAL_MS: '1000', SOCKET_PING_TIMEOUT_MS: '1500' },
+    });
+    const agent = startAgent({ serverUrl: quiet.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
+    try {
+      const quietApi = await login(quiet.url);
+      const quietHost = async (id: string) => (await quietApi.get<HostBody>(`/api/hosts/${id}`)).body;
+      const { hostId } = await waitingHost(agent);
+      expect((await quietApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
+      await waitFor('online', async () => (await quietHost(hostId)).online, 30_000);
+
+      const stoppedAt = Date.now();
+      agent.proc.kill('SIGSTOP');
+      await waitFor('the silent host to be marked offline', async () => !(await quietHost(hostId)).online, 15_000, 200);
+      // Dropped by the ping timeout (interval + timeout = 2.5 s), not by anything else.
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(2000);
+      expect(quiet.logs()).toContain(`host ${hostId} disconnected: ping timeout`);
+
+      agent.proc.kill('SIGCONT');
+      await waitFor('online again after SIGCONT', async () => (await quietHost(hostId)).online, 30_000, 200);
+      expect(await quietHost(hostId)).toMatchObject({ status: 'approved', online: true });
+    } finally {
+      agent.proc.kill('SIGCONT');
+      await agent.cleanup();
+      await quiet.stop();
+      await quietDb.drop();
+    }
+  }, 120_000);
 });

@@ -7,11 +7,6 @@ import type { Server, ServerOptions } from 'socket.io';
 import { EnvironmentVariables } from '../config/config';
 
 /**
- * socket.io settings for every namespace (/agent and /ui share one server). Websocket only, so
- * replicas need no sticky sessions; a silent peer is dropped after pingInterval + pingTimeout
- * (45 s). Pings cost a timer and two frames per socket: at 10,000 agents a 25 s interval is 400/s.
- */
-/**
  * Frames up to this size reach the gateway, where parsePayload refuses anything over
  * MAX_MESSAGE_BYTES with an error ack and a log line while the connection stays up. Beyond it
  * engine.io closes the socket itself (reason "transport error"): the bound keeps a peer from making
@@ -19,12 +14,17 @@ import { EnvironmentVariables } from '../config/config';
  */
 export const MAX_TRANSPORT_BYTES = 4 * MAX_MESSAGE_BYTES;
 
+/**
+ * socket.io settings for every namespace (/agent and /ui share one server). Websocket only, so
+ * replicas need no sticky sessions. The ping interval and timeout come from the config
+ * (SOCKET_PING_INTERVAL_MS, SOCKET_PING_TIMEOUT_MS; see RedisIoAdapter.createIOServer): a silent
+ * peer is dropped after their sum (45 s by default). Pings cost a timer and two frames per socket:
+ * at 10,000 agents a 25 s interval is 400/s.
+ */
 export const SOCKET_SERVER_OPTIONS = {
   transports: ['websocket'],
   perMessageDeflate: false,
   maxHttpBufferSize: MAX_TRANSPORT_BYTES,
-  pingInterval: 25_000,
-  pingTimeout: 20_000,
   serveClient: false,
   allowEIO3: false,
 } satisfies Partial<ServerOptions>;
@@ -38,6 +38,7 @@ export class RedisIoAdapter extends IoAdapter {
     app: INestApplication,
     private readonly adapterFactory: ReturnType<typeof createAdapter>,
     private readonly clients: Redis[],
+    private readonly ping: Pick<ServerOptions, 'pingInterval' | 'pingTimeout'>,
   ) {
     super(app);
   }
@@ -48,11 +49,11 @@ export class RedisIoAdapter extends IoAdapter {
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     const factory = createAdapter(pub, sub, { key: `${config.REDIS_PREFIX}:socket.io` });
-    return new RedisIoAdapter(app, factory, [pub, sub]);
+    return new RedisIoAdapter(app, factory, [pub, sub], { pingInterval: config.SOCKET_PING_INTERVAL_MS, pingTimeout: config.SOCKET_PING_TIMEOUT_MS });
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    const server: Server = super.createIOServer(port, { ...options, ...SOCKET_SERVER_OPTIONS });
+    const server: Server = super.createIOServer(port, { ...options, ...SOCKET_SERVER_OPTIONS, ...this.ping });
     server.adapter(this.adapterFactory);
     return server;
   }

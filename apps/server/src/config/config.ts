@@ -61,8 +61,8 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) @Max(3600)
   JOB_RECONCILE_SECONDS = 30;
 
-  /** Delivery attempts one server process runs at once. */
-  @IsInt() @Min(1) @Max(10000)
+  /** Delivery attempts one server process runs at once; 0 runs no delivery worker in this process (another replica must). */
+  @IsInt() @Min(0) @Max(10000)
   JOB_WORKER_CONCURRENCY = 50;
 
   /** Per-type deadlines for offline hosts, `type=seconds` separated by commas (e.g. `inventory.refresh=300`). */
@@ -101,6 +101,14 @@ export class EnvironmentVariables {
   @IsInt() @Min(0) @Max(1048576)
   CHILD_RESERVE_MEMORY_MB = 1024;
 
+  /** socket.io ping interval of agent and browser connections; a peer silent for interval + timeout is disconnected (and its host marked offline). */
+  @IsInt() @Min(500) @Max(300000)
+  SOCKET_PING_INTERVAL_MS = 25000;
+
+  /** How long after a ping the answer may take before the connection is dropped. */
+  @IsInt() @Min(500) @Max(300000)
+  SOCKET_PING_TIMEOUT_MS = 20000;
+
   /** Disk (GB) a host keeps free for itself: a child VM that would leave less is refused. */
   @IsInt() @Min(0) @Max(1048576)
   CHILD_RESERVE_DISK_GB = 10;
@@ -113,7 +121,7 @@ const DECLARED: readonly (keyof EnvironmentVariables)[] = [
   'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'PORT', 'HOST', 'PUBLIC_URL', 'SYSFLEET_SECRET', 'SYSFLEET_ADMIN_PASSWORD',
   'LOG_LEVEL', 'WEB_DIST', 'JOB_HOST_CONCURRENCY', 'JOB_ACK_TIMEOUT_MS', 'JOB_REDELIVER_SECONDS', 'JOB_RECONCILE_SECONDS', 'JOB_WORKER_CONCURRENCY', 'JOB_DEADLINES', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
   'SESSION_TTL_HOURS', 'LOGIN_MAX_FAILURES_PER_USER', 'LOGIN_MAX_FAILURES_PER_IP', 'LOGIN_FAILURE_WINDOW_SECONDS', 'TRUST_PROXY',
-  'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB', 'DB_POOL_SIZE',
+  'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB', 'DB_POOL_SIZE', 'SOCKET_PING_INTERVAL_MS', 'SOCKET_PING_TIMEOUT_MS',
 ];
 
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */
