@@ -279,6 +279,30 @@ describe('server foundation: operators, auth, audit, docs, metrics, static files
     expect(text).toContain('process_cpu_seconds_total');
   });
 
+  it('logs JSON lines with level and msg; login lines carry neither the password nor the tokens', async () => {
+    const lines = server.logs().split('\n').filter((l) => l.trim());
+    const entries = lines.map((line) => {
+      try {
+        return JSON.parse(line) as { level: unknown; msg: unknown; req?: { url?: string; headers?: Record<string, string> }; res?: { statusCode?: number } };
+      } catch {
+        throw new Error(`not a JSON log line: ${line}`);
+      }
+    });
+    expect(entries.length).toBeGreaterThan(20);
+    for (const e of entries) {
+      expect(typeof e.level).toBe('number');
+      expect(typeof e.msg).toBe('string');
+    }
+    const loginLines = lines.filter((_, i) => entries[i].req?.url === '/api/auth/login');
+    const completed = entries.filter((e) => e.req?.url === '/api/auth/login' && e.msg === 'request completed');
+    expect(completed.map((e) => e.res?.statusCode)).toEqual(expect.arrayContaining([200, 401, 429]));
+    for (const secret of [ADMIN_PASSWORD, 'guess-password', viewer.password, operator.password]) expect(loginLines.join('\n')).not.toContain(secret);
+    // Tokens and cookies are redacted from every request line.
+    expect(server.logs()).not.toContain(admin.token);
+    expect(entries.some((e) => e.req?.headers?.authorization === '[Redacted]')).toBe(true);
+    expect(entries.some((e) => e.req?.headers?.cookie === '[Redacted]')).toBe(true);
+  });
+
   it('publishes the OpenAPI document with both auth schemes, and the Swagger UI', async () => {
     const doc = (await apiRequest(server.url, 'GET', '/api/openapi.json')).body;
     for (const p of ['/api/auth/login', '/api/auth/logout', '/api/auth/me', '/api/users', '/api/users/{id}', '/api/users/{id}/password', '/api/audit-events']) {
