@@ -32,7 +32,26 @@ function PublicKeyDialog({ sshKey, onClose }: { sshKey: SshKey; onClose: () => v
   );
 }
 
-function AddKeyForm({ onAdded }: { onAdded: () => void }) {
+/** A generated pair's private key, as the 201 answer of POST /api/ssh-keys carries it: shown here once, kept nowhere. */
+type CreatedKey = SshKey & { privateKey?: string };
+
+function PrivateKeyOnce({ created, onDone }: { created: CreatedKey & { privateKey: string }; onDone: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="secret" role="status">
+      <p>
+        <strong>{t('ssh.privateKeyOnce', { name: created.name })}</strong>
+      </p>
+      <pre className="output wrap" aria-label={t('ssh.privateKey')}>{created.privateKey}</pre>
+      <CopyButton text={created.privateKey} />{' '}
+      <button type="button" onClick={onDone}>
+        {t('common.done')}
+      </button>
+    </div>
+  );
+}
+
+function AddKeyForm({ onAdded }: { onAdded: (created: CreatedKey) => void }) {
   const { t } = useTranslation();
   const [name, setName] = useState('');
   const [generate, setGenerate] = useState(true);
@@ -46,10 +65,10 @@ function AddKeyForm({ onAdded }: { onAdded: () => void }) {
     if (hasErrors(found)) return;
     setFailure(null);
     try {
-      await api.createSshKey(generate ? { name: name.trim(), generate: true } : { name: name.trim(), publicKey: publicKey.trim() });
+      const created: CreatedKey = await api.createSshKey(generate ? { name: name.trim(), generate: true } : { name: name.trim(), publicKey: publicKey.trim() });
       setName('');
       setPublicKey('');
-      onAdded();
+      onAdded(created);
     } catch (err) {
       setFailure(err);
     }
@@ -92,7 +111,13 @@ export function SshKeysPage() {
   const keys = useResource(() => api.sshKeys(), []);
   const [showing, setShowing] = useState<SshKey | null>(null);
   const [failure, setFailure] = useState<unknown>(null);
+  // Held only in this page's state: gone on Done, on leaving the page and on reload.
+  const [created, setCreated] = useState<(CreatedKey & { privateKey: string }) | null>(null);
   const operator = can('operator');
+  const added = (key: CreatedKey) => {
+    setCreated(key.privateKey ? { ...key, privateKey: key.privateKey } : null);
+    keys.reload();
+  };
 
   const remove = async (key: SshKey) => {
     const ok = await confirm({ title: t('ssh.deleteTitle', { name: key.name }), message: t('ssh.deleteMessage'), confirmLabel: t('common.delete') });
@@ -110,7 +135,8 @@ export function SshKeysPage() {
     <section>
       <h1>{t('ssh.title')}</h1>
       <p className="muted">{t('ssh.help')}</p>
-      {operator && <AddKeyForm onAdded={keys.reload} />}
+      {operator && <AddKeyForm onAdded={added} />}
+      {created && <PrivateKeyOnce created={created} onDone={() => setCreated(null)} />}
       <ErrorMessage error={keys.error ?? failure} />
       <div className="table-wrap">
         <table>
