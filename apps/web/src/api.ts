@@ -1,5 +1,5 @@
 import type {
-  AuditEvent, ChildVm, Distribution, EnrollmentToken, Host, Job, ListResult, Role, SshKey, User, Virtualization,
+  AuditEvent, ChildCapacity, ChildVm, Distribution, EnrollmentToken, Host, Job, ListResult, Role, SshKey, User, Virtualization,
 } from './types';
 
 /** An error answer from the API: `{ statusCode, code, message, details? }`, or a network failure (status 0). */
@@ -177,6 +177,9 @@ export const api = {
     get<ListResult<ChildVm>>('/api/children', query),
   /** All child VMs of one host (a plain array). */
   children: (hostId: string) => get<ChildVm[]>(`/api/hosts/${id(hostId)}/children`),
+  /** How big a VM of this type the server would accept on the host now (after its reserve and creates under way). */
+  childCapacity: (hostId: string, childType: string) =>
+    get<ChildCapacity>(`/api/hosts/${id(hostId)}/children/capacity`, { childType }),
   createChild: (hostId: string, body: CreateChildBody) => post<Job>(`/api/hosts/${id(hostId)}/children`, body),
   childAction: (hostId: string, childId: string, action: 'start' | 'stop' | 'restart', force = false) =>
     post<Job>(`/api/hosts/${id(hostId)}/children/${id(childId)}/${action}`, action === 'stop' ? { force } : {}),

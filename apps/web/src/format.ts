@@ -41,9 +41,3 @@ export function downloadText(filename: string, text: string, type = 'text/csv;ch
   link.remove();
   URL.revokeObjectURL(url);
 }
-
-/** The most free space on any of the host's disks: where a VM image could go. */
-export function largestFreeDisk(disks: { freeBytes: number }[] | undefined): number | undefined {
-  if (!disks || disks.length === 0) return undefined;
-  return Math.max(...disks.map((d) => d.freeBytes));
-}

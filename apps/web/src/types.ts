@@ -187,6 +187,18 @@ export interface ChildVm {
   createdAt: string;
 }
 
+/**
+ * GET /api/hosts/:id/children/capacity?childType=: the biggest VM the server accepts now, i.e. the host's free
+ * memory and disk less the reserve it keeps and what creates under way have claimed.
+ */
+export interface ChildCapacity {
+  childType: HypervisorType;
+  availableMemoryMb: number;
+  availableDiskGb: number;
+  reserveMemoryMb: number;
+  reserveDiskGb: number;
+}
+
 export interface EnrollmentToken {
   id: string;
   secret?: string;

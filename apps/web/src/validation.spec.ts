@@ -41,7 +41,7 @@ describe('the form rules match the protocol patterns the agent enforces', () => 
 
 describe('validateCreateVm', () => {
   it('accepts a complete, fitting request', () => {
-    expect(validateCreateVm(vm({ sshPublicKeys: ED25519 }), { memoryFreeBytes: 8 * 2 ** 30, diskFreeBytes: 100 * 2 ** 30 })).toEqual({});
+    expect(validateCreateVm(vm({ sshPublicKeys: ED25519 }), { availableMemoryMb: 8192, availableDiskGb: 100 })).toEqual({});
   });
 
   it('names each field that breaks a server rule', () => {
@@ -62,11 +62,19 @@ describe('validateCreateVm', () => {
     expect(validateCreateVm(vm({ diskGb: '' })).diskGb?.key).toBe('validation.required');
   });
 
-  it('refuses a VM that does not fit the host, saying how much is free', () => {
-    const errors = validateCreateVm(vm({ memoryMb: '4096', diskGb: '50' }), { memoryFreeBytes: 3 * 2 ** 30, diskFreeBytes: 40 * 2 ** 30 });
-    expect(errors.memoryMb).toEqual({ key: 'validation.memoryTooBig', values: { free: 3072 } });
-    expect(errors.diskGb).toEqual({ key: 'validation.diskTooBig', values: { free: 40 } });
-    expect(validateCreateVm(vm({ memoryMb: '3072', diskGb: '40' }), { memoryFreeBytes: 3 * 2 ** 30, diskFreeBytes: 40 * 2 ** 30 })).toEqual({});
+  it('refuses a VM above what the server counts as available, saying how much and the reserve', () => {
+    const capacity = { availableMemoryMb: 3072, availableDiskGb: 40, reserveMemoryMb: 1024, reserveDiskGb: 10 };
+    const errors = validateCreateVm(vm({ memoryMb: '3073', diskGb: '41' }), capacity);
+    expect(errors.memoryMb).toEqual({ key: 'validation.memoryTooBig', values: { available: 3072, reserve: 1024 } });
+    expect(errors.diskGb).toEqual({ key: 'validation.diskTooBig', values: { available: 40, reserve: 10 } });
+    expect(validateCreateVm(vm({ memoryMb: '3072', diskGb: '40' }), capacity)).toEqual({});
+  });
+
+  it('refuses any size on a host already short of its reserve, and checks nothing it does not know', () => {
+    const errors = validateCreateVm(vm({ memoryMb: '128', diskGb: '1' }), { availableMemoryMb: -500, availableDiskGb: 0, reserveMemoryMb: 1024, reserveDiskGb: 10 });
+    expect(errors.memoryMb).toEqual({ key: 'validation.memoryTooBig', values: { available: 0, reserve: 1024 } });
+    expect(errors.diskGb).toEqual({ key: 'validation.diskTooBig', values: { available: 0, reserve: 10 } });
+    expect(validateCreateVm(vm({ memoryMb: '999999', diskGb: '9999' }), { availableMemoryMb: null })).toEqual({});
   });
 
   it('checks every pasted SSH key line and ignores blank lines', () => {

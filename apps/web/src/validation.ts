@@ -10,7 +10,7 @@ export interface FieldError {
 export type Errors<F extends string> = Partial<Record<F, FieldError>>;
 
 export const LIMITS = {
-  // The server's CreateChildDto limits; whether the VM fits is checked against the host's free memory and disk.
+  // The server's CreateChildDto limits; whether the VM fits is checked against the host's available capacity.
   vcpus: { min: 1, max: 256 },
   memoryMb: { min: 128, max: 4 * 1024 * 1024 },
   diskGb: { min: 1, max: 65_536 },
@@ -99,14 +99,16 @@ export interface CreateVmInput {
 }
 export type CreateVmField = keyof CreateVmInput;
 
-/** What the parent host has room for, from its facts; undefined when the host did not report it. */
-export interface HostCapacity {
-  memoryFreeBytes?: number;
-  diskFreeBytes?: number;
+/**
+ * The biggest VM the server accepts on the host now (GET /api/hosts/:id/children/capacity): free memory and disk
+ * less the reserve the host keeps and what creates under way have claimed. Undefined while unknown.
+ */
+export interface VmCapacity {
+  availableMemoryMb?: number | null;
+  availableDiskGb?: number | null;
+  reserveMemoryMb?: number | null;
+  reserveDiskGb?: number | null;
 }
-
-const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
 
 /** One key per non-empty line; blank lines are ignored. */
 export function splitKeys(text: string): string[] {
@@ -116,19 +118,27 @@ export function splitKeys(text: string): string[] {
     .filter((line) => line.length > 0);
 }
 
-export function validateCreateVm(input: CreateVmInput, capacity: HostCapacity = {}): Errors<CreateVmField> {
+const known = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
+
+/** What is available, never below zero (a host already short of its reserve has room for nothing). */
+export function availableFigure(n: number | null | undefined): number | undefined {
+  return known(n) ? Math.max(0, Math.floor(n)) : undefined;
+}
+
+export function validateCreateVm(input: CreateVmInput, capacity: VmCapacity = {}): Errors<CreateVmField> {
   const keys = splitKeys(input.sshPublicKeys);
   const memory = checkRange(input.memoryMb, LIMITS.memoryMb.min, LIMITS.memoryMb.max);
   const disk = checkRange(input.diskGb, LIMITS.diskGb.min, LIMITS.diskGb.max);
-  const memoryMb = parseWholeNumber(input.memoryMb);
-  const diskGb = parseWholeNumber(input.diskGb);
+  const memoryAvailable = availableFigure(capacity.availableMemoryMb);
+  const diskAvailable = availableFigure(capacity.availableDiskGb);
+  // The server refuses a VM that would leave less than the reserve: at most `available` fits.
   const memoryTooBig =
-    !memory && capacity.memoryFreeBytes !== undefined && memoryMb * MIB > capacity.memoryFreeBytes
-      ? { key: 'validation.memoryTooBig', values: { free: Math.floor(capacity.memoryFreeBytes / MIB) } }
+    !memory && memoryAvailable !== undefined && parseWholeNumber(input.memoryMb) > memoryAvailable
+      ? { key: 'validation.memoryTooBig', values: { available: memoryAvailable, reserve: capacity.reserveMemoryMb ?? 0 } }
       : null;
   const diskTooBig =
-    !disk && capacity.diskFreeBytes !== undefined && diskGb * GIB > capacity.diskFreeBytes
-      ? { key: 'validation.diskTooBig', values: { free: Math.floor(capacity.diskFreeBytes / GIB) } }
+    !disk && diskAvailable !== undefined && parseWholeNumber(input.diskGb) > diskAvailable
+      ? { key: 'validation.diskTooBig', values: { available: diskAvailable, reserve: capacity.reserveDiskGb ?? 0 } }
       : null;
   return collect<CreateVmField>({
     distributionId: input.distributionId ? null : required,

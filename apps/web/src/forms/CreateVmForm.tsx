@@ -3,18 +3,20 @@ import { useTranslation } from 'react-i18next';
 import type { CreateChildBody } from '../api';
 import { Field } from '../components/Field';
 import { ErrorMessage } from '../components/ErrorMessage';
-import { formatBytes } from '../format';
 import type { Distribution, SshKey } from '../types';
 import {
-  LIMITS, hasErrors, parseWholeNumber, splitKeys, validateCreateVm,
-  type CreateVmField, type CreateVmInput, type Errors, type HostCapacity,
+  LIMITS, availableFigure, hasErrors, parseWholeNumber, splitKeys, validateCreateVm,
+  type CreateVmField, type CreateVmInput, type Errors, type VmCapacity,
 } from '../validation';
 
 export interface CreateVmFormProps {
   childType: string;
   distributions: Distribution[];
   sshKeys: SshKey[];
-  capacity: HostCapacity;
+  /** From the server's capacity endpoint; undefined while it loads or when it could not be loaded. */
+  capacity: VmCapacity | undefined;
+  /** Why the capacity could not be loaded: the form still works and the server checks the size. */
+  capacityError?: unknown;
   onSubmit: (body: CreateChildBody) => Promise<void>;
   onCancel: () => void;
 }
@@ -27,7 +29,7 @@ const EMPTY: CreateVmInput = {
 };
 
 /** "Create VM": the server's rules are checked here first, including whether the VM fits the host. */
-export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSubmit, onCancel }: CreateVmFormProps) {
+export function CreateVmForm({ childType, distributions, sshKeys, capacity, capacityError, onSubmit, onCancel }: CreateVmFormProps) {
   const { t } = useTranslation();
   const choices = distributions.filter((d) => d.enabled && d.childType === childType);
   const [input, setInput] = useState<CreateVmInput>(() => withDistribution(EMPTY, choices[0]));
@@ -53,7 +55,7 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const found = validateCreateVm(input, capacity);
+    const found = validateCreateVm(input, capacity ?? {});
     setErrors(found);
     if (hasErrors(found)) return;
     setBusy(true);
@@ -79,6 +81,9 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
     }
   };
 
+  const memoryAvailable = availableFigure(capacity?.availableMemoryMb);
+  const diskAvailable = availableFigure(capacity?.availableDiskGb);
+
   if (choices.length === 0) {
     return (
       <div className="stack">
@@ -94,12 +99,7 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
 
   return (
     <form onSubmit={submit} noValidate className="form-grid" aria-label={t('vm.create')}>
-      <p className="capacity full">
-        {t('vm.hostFree', {
-          memory: formatBytes(capacity.memoryFreeBytes),
-          disk: formatBytes(capacity.diskFreeBytes),
-        })}
-      </p>
+      <CapacityLine capacity={capacity} error={capacityError} />
       <ErrorMessage error={failure} />
       <Field label={t('vm.distribution')} error={errors.distributionId}>
         {(p) => (
@@ -139,10 +139,10 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
       <Field label={t('vm.vcpus')} error={errors.vcpus} hint={t('vm.rangeHint', LIMITS.vcpus)}>
         {(p) => <input {...p} inputMode="numeric" value={input.vcpus} onChange={(e) => set('vcpus', e.target.value)} />}
       </Field>
-      <Field label={t('vm.memoryMb')} error={errors.memoryMb} hint={t('vm.free', { value: formatBytes(capacity.memoryFreeBytes) })}>
+      <Field label={t('vm.memoryMb')} error={errors.memoryMb} hint={memoryAvailable === undefined ? undefined : t('vm.atMostMb', { value: memoryAvailable })}>
         {(p) => <input {...p} inputMode="numeric" value={input.memoryMb} onChange={(e) => set('memoryMb', e.target.value)} />}
       </Field>
-      <Field label={t('vm.diskGb')} error={errors.diskGb} hint={t('vm.free', { value: formatBytes(capacity.diskFreeBytes) })}>
+      <Field label={t('vm.diskGb')} error={errors.diskGb} hint={diskAvailable === undefined ? undefined : t('vm.atMostGb', { value: diskAvailable })}>
         {(p) => <input {...p} inputMode="numeric" value={input.diskGb} onChange={(e) => set('diskGb', e.target.value)} />}
       </Field>
       <Field label={t('vm.username')} error={errors.username} hint={t('vm.usernameHint')}>
@@ -184,5 +184,28 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, onSu
         </button>
       </div>
     </form>
+  );
+}
+
+/** What the host has available for this VM, and the reserve it keeps, as the server counts them. */
+function CapacityLine({ capacity, error }: { capacity: VmCapacity | undefined; error: unknown }) {
+  const { t } = useTranslation();
+  if (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return <p className="capacity warning full">{t('vm.capacityFailed', { message })}</p>;
+  }
+  if (!capacity) return <p className="capacity muted full">{t('vm.capacityLoading')}</p>;
+  const memory = availableFigure(capacity.availableMemoryMb);
+  const disk = availableFigure(capacity.availableDiskGb);
+  const unknown = t('vm.capacityUnknown');
+  return (
+    <p className="capacity full" data-testid="vm-capacity">
+      {t('vm.capacity', {
+        memory: memory === undefined ? unknown : `${memory} MiB`,
+        disk: disk === undefined ? unknown : `${disk} GiB`,
+        reserveMemory: capacity.reserveMemoryMb ?? 0,
+        reserveDisk: capacity.reserveDiskGb ?? 0,
+      })}
+    </p>
   );
 }

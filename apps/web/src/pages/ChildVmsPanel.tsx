@@ -11,25 +11,16 @@ import { useConfirm } from '../components/Confirm';
 import { useNotify } from '../components/Notices';
 import { CreateVmForm } from '../forms/CreateVmForm';
 import type { ChildVm, Virtualization } from '../types';
-import type { HostCapacity } from '../validation';
 
-function CreateVmDialog({
-  hostId,
-  childType,
-  capacity,
-  onClose,
-}: {
-  hostId: string;
-  childType: string;
-  capacity: HostCapacity;
-  onClose: () => void;
-}) {
+function CreateVmDialog({ hostId, childType, onClose }: { hostId: string; childType: string; onClose: () => void }) {
   const { t } = useTranslation();
   const notify = useNotify();
   const data = useResource(
     () => Promise.all([api.distributions({ childType, enabled: true }), api.sshKeys()]),
     [childType],
   );
+  // Asked afresh each time the dialog opens: what the server will accept now, after its reserve and running creates.
+  const capacity = useResource(() => api.childCapacity(hostId, childType), [hostId, childType]);
   const submit = async (body: CreateChildBody) => {
     const job = await api.createChild(hostId, body);
     notify(t('vm.createQueued', { name: body.name }), job.id);
@@ -43,7 +34,8 @@ function CreateVmDialog({
           childType={childType}
           distributions={data.data[0]}
           sshKeys={data.data[1]}
-          capacity={capacity}
+          capacity={capacity.data}
+          capacityError={capacity.error}
           onSubmit={submit}
           onCancel={onClose}
         />
@@ -58,12 +50,10 @@ export function ChildVmsPanel({
   hostId,
   vms,
   virt,
-  capacity,
 }: {
   hostId: string;
   vms: { data: ChildVm[] | undefined; error: Error | undefined };
   virt: { data: Virtualization | null | undefined };
-  capacity: HostCapacity;
 }) {
   const { t } = useTranslation();
   const { can } = useAuth();
@@ -189,7 +179,7 @@ export function ChildVmsPanel({
           </tbody>
         </table>
       </div>
-      {creating && <CreateVmDialog hostId={hostId} childType={creating} capacity={capacity} onClose={() => setCreating(null)} />}
+      {creating && <CreateVmDialog hostId={hostId} childType={creating} onClose={() => setCreating(null)} />}
     </section>
   );
 }

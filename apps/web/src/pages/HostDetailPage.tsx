@@ -10,7 +10,7 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { ProgressBar } from '../components/ProgressBar';
 import { useConfirm } from '../components/Confirm';
 import { useNotify } from '../components/Notices';
-import { formatBytes, formatDate, largestFreeDisk } from '../format';
+import { formatBytes, formatDate } from '../format';
 import { jobTypeLabel } from '../jobTypes';
 import { FINISHED_JOB_STATUSES, type Host, type Job, type ListResult } from '../types';
 import { VirtualizationPanel } from './VirtualizationPanel';
@@ -189,7 +189,6 @@ export function HostDetailPage() {
   const h = host.data;
   if (!h) return <p>{t('common.loading')}</p>;
   const operator = can('operator');
-  const capacity = { memoryFreeBytes: h.facts?.memoryFreeBytes, diskFreeBytes: largestFreeDisk(h.facts?.disks) };
 
   return (
     <section>
@@ -241,7 +240,7 @@ export function HostDetailPage() {
       {approved && virt.data !== undefined && <VirtualizationPanel hostId={h.id} virt={virt} />}
       {approved && virt.error && <ErrorMessage error={virt.error} />}
       {approved && vms.data && virt.data !== undefined && (
-        <ChildVmsPanel hostId={h.id} vms={vms} virt={virt} capacity={capacity} />
+        <ChildVmsPanel hostId={h.id} vms={vms} virt={virt} />
       )}
     </section>
   );

@@ -40,12 +40,13 @@ const answer = (status: number, value: unknown) => ({
 
 /** Answers fetch() from a table of `METHOD /path` -> JSON body (or a function of the request). */
 export function mockFetch(routes: Record<string, unknown | ((body: unknown) => unknown)>) {
-  const calls: { method: string; path: string; headers: Record<string, string>; body: unknown }[] = [];
+  const calls: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: unknown }[] = [];
   const fetchMock = jest.fn(async (input: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET';
-    const path = input.split('?')[0];
+    const [path, search = ''] = input.split('?');
+    const query = Object.fromEntries(new URLSearchParams(search));
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
-    calls.push({ method, path, headers: (init.headers ?? {}) as Record<string, string>, body });
+    calls.push({ method, path, query, headers: (init.headers ?? {}) as Record<string, string>, body });
     const key = `${method} ${path}`;
     if (!(key in routes)) {
       return answer(404, { statusCode: 404, code: 'COMMON_NOT_FOUND', message: `no route ${key}` });
