@@ -174,5 +174,7 @@ export const de: Translation = {
     created: 'Hinzugefügt', showPublic: 'Öffentlicher Schlüssel', publicKeyOf: 'Öffentlicher Schlüssel von {{name}}',
     deleteTitle: 'Schlüssel {{name}} löschen?',
     deleteMessage: 'Bestehende VMs behalten den Schlüssel; neue VMs können ihn nicht verwenden.', none: 'Keine SSH-Schlüssel.',
+    privateKeyOnce: 'Der private Schlüssel von {{name}}. Er wird nur jetzt angezeigt: Kopieren Sie ihn und bewahren Sie ihn sicher auf. Der Server speichert ihn nicht lesbar und kann ihn nicht erneut anzeigen.',
+    privateKey: 'Privater Schlüssel',
   },
 };

@@ -170,6 +170,8 @@ export const en = {
     publicKey: 'Public key', fingerprint: 'Fingerprint', created: 'Added', showPublic: 'Public key',
     publicKeyOf: 'Public key of {{name}}', deleteTitle: 'Delete key {{name}}?',
     deleteMessage: 'Existing VMs keep the key; new VMs cannot use it.', none: 'No SSH keys.',
+    privateKeyOnce: 'The private key of {{name}}. It is shown only now: copy it and keep it safe. The server does not store it readable and cannot show it again.',
+    privateKey: 'Private key',
   },
 };
 

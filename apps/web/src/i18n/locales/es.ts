@@ -174,5 +174,7 @@ export const es: Translation = {
     paste: 'Pegar una clave pública', publicKey: 'Clave pública', fingerprint: 'Huella', created: 'Añadida',
     showPublic: 'Clave pública', publicKeyOf: 'Clave pública de {{name}}', deleteTitle: '¿Eliminar la clave {{name}}?',
     deleteMessage: 'Las VM existentes conservan la clave; las nuevas no podrán usarla.', none: 'No hay claves SSH.',
+    privateKeyOnce: 'La clave privada de {{name}}. Solo se muestra ahora: cópiela y guárdela en un lugar seguro. El servidor no la guarda legible y no puede volver a mostrarla.',
+    privateKey: 'Clave privada',
   },
 };

@@ -174,5 +174,7 @@ export const fr: Translation = {
     paste: 'Coller une clé publique', publicKey: 'Clé publique', fingerprint: 'Empreinte', created: 'Ajoutée',
     showPublic: 'Clé publique', publicKeyOf: 'Clé publique de {{name}}', deleteTitle: 'Supprimer la clé {{name}} ?',
     deleteMessage: 'Les VM existantes gardent la clé ; les nouvelles VM ne peuvent plus l’utiliser.', none: 'Aucune clé SSH.',
+    privateKeyOnce: "La clé privée de {{name}}. Elle n'est affichée que maintenant : copiez-la et conservez-la en lieu sûr. Le serveur ne la garde pas lisible et ne peut plus l'afficher.",
+    privateKey: 'Clé privée',
   },
 };

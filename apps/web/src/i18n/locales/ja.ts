@@ -173,5 +173,7 @@ export const ja: Translation = {
     paste: '公開鍵を貼り付け', publicKey: '公開鍵', fingerprint: 'フィンガープリント', created: '追加日時',
     showPublic: '公開鍵', publicKeyOf: '{{name}} の公開鍵', deleteTitle: '鍵 {{name}} を削除しますか?',
     deleteMessage: '既存の VM には鍵が残りますが、新しい VM では使えません。', none: 'SSH 鍵はありません。',
+    privateKeyOnce: '{{name}} の秘密鍵です。表示されるのは今だけです。コピーして安全に保管してください。サーバーは読める形では保存せず、再表示できません。',
+    privateKey: '秘密鍵',
   },
 };
