@@ -169,8 +169,21 @@ describe('ChildHostsService.create', () => {
       `printf '%s' 'sfe_${'s'.repeat(43)}' > /t`,
       'hostname web1.lab # ops',
     ]);
-    expect(t.enrollment.createChildToken).toHaveBeenCalledWith('h1', 'alice');
+    expect(t.enrollment.createChildToken).toHaveBeenCalledWith('h1', 'alice', 3600 + 3600 + 300);
     expect(t.repo.setCreateRefs).toHaveBeenCalledWith('c1', { enrollmentTokenId: 'tok1', createJobId: 'job-1' });
+  });
+
+  it('mints the child token to outlive the create job: its deadline (JOB_DEADLINES too) plus its run limit', async () => {
+    const t = setup();
+    t.types.setDeadlineOverrides({ 'child.create': 7200 });
+    const tokenMintedAt = Date.now();
+    await t.service.create('h1', dto(), actor);
+    const [, , seconds] = t.enrollment.createChildToken.mock.calls[0] as unknown as [string, string, number];
+    const def = t.types.get(Command.ChildCreate)!;
+    // The job is made after the token: its latest end is its deadline (from when it is made) plus its run limit.
+    const jobLatestEnd = Date.now() + t.types.deadlineSeconds(def) * 1000 + def.maxRunSeconds * 1000;
+    expect(t.types.deadlineSeconds(def)).toBe(7200);
+    expect(tokenMintedAt + seconds * 1000).toBeGreaterThanOrEqual(jobLatestEnd);
   });
 
   it('imports an appliance without a token or commands', async () => {

@@ -32,6 +32,9 @@ const VM_STORE: Partial<Record<ChildType, string>> = { kvm: '/var/lib/libvirt/im
 // A well-formed stand-in, so the whole command is validated before the real token is minted.
 const PLACEHOLDER_TOKEN = `sfe_${'A'.repeat(43)}`;
 
+/** Extra life of a child's enrolment token beyond its create job's deadline plus run limit. */
+const CHILD_TOKEN_SLACK_SECONDS = 300;
+
 type JobResult = { job: JobEntity; created: boolean };
 
 /** The free bytes of the disk a VM of `type` would land on: the one holding the VM store, else the largest. */
@@ -186,7 +189,7 @@ export class ChildHostsService implements OnModuleInit {
     try {
       let secret = PLACEHOLDER_TOKEN;
       if (agentSha256) {
-        const token = await this.enrollment.createChildToken(hostId, actor.username);
+        const token = await this.enrollment.createChildToken(hostId, actor.username, this.childTokenSeconds());
         tokenId = token.id;
         secret = token.secret;
       }
@@ -329,6 +332,18 @@ export class ChildHostsService implements OnModuleInit {
         { freeGb, requestedGb: dto.diskGb, reserveGb, claimedGb: claimed.diskGb, availableDiskGb: room.availableDiskGb },
       );
     }
+  }
+
+  /**
+   * How long a child's enrolment token must last: the create job may wait for its host until its
+   * deadline (JOB_DEADLINES can change it) and then run up to its run limit, and the child enrols at
+   * the very end. The slack covers the moments between minting the token and making the job, and the
+   * watchdog noticing an overrun.
+   */
+  private childTokenSeconds(): number {
+    const def = this.types.get(Command.ChildCreate);
+    if (!def) throw new Error('child.create is not registered');
+    return this.types.deadlineSeconds(def) + def.maxRunSeconds + CHILD_TOKEN_SLACK_SECONDS;
   }
 
   private factsOrThrow(host: HostEntity): HostFacts {

@@ -113,6 +113,15 @@ describe('EnrollmentService', () => {
     expect(audits.filter((a) => a.action === 'enrollment-token.use').map((a) => [a.outcome, a.details?.reason])).toEqual([['success', undefined], ['failure', 'used-up']]);
   });
 
+  it('a child token lasts as long as asked for (a long create), never less than an hour', async () => {
+    const long = await service.createChildToken(PARENT, 'system', 7200 + 3600 + 300);
+    expect(long.expiresAt.getTime() - Date.now()).toBeGreaterThan((11_100 - 5) * 1000);
+    expect(long.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(11_100 * 1000);
+    const short = await service.createChildToken(PARENT, 'system', 60);
+    expect(short.expiresAt.getTime() - Date.now()).toBeGreaterThan(59 * 60_000);
+    expect(short.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(3600 * 1000);
+  });
+
   it('refuses a child token for an unknown parent', async () => {
     await expect(service.createChildToken('22222222-2222-4222-8222-222222222222', 'system')).rejects.toMatchObject({ code: 'ENROLLMENT_PARENT_NOT_FOUND' });
   });

@@ -14,7 +14,8 @@ import { EnrollmentTokensRepository } from './enrollment.repository';
 
 /** Secrets look like `sfe_<43 base64url chars>` (256 random bits) so they are easy to spot in logs and configs. */
 const SECRET_PREFIX = 'sfe_';
-const CHILD_TOKEN_SECONDS = 3600;
+/** A child's token lasts at least this long, and longer when its create job may take longer. */
+export const CHILD_TOKEN_MIN_SECONDS = 3600;
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -69,11 +70,14 @@ export class EnrollmentService {
     return { ...toEnrollmentTokenDto(token), secret };
   }
 
-  /** A single-use, auto-approving, one-hour token for one child VM of `parentHostId`. */
-  async createChildToken(parentHostId: string, createdBy: string): Promise<{ id: string; secret: string; expiresAt: Date }> {
+  /**
+   * A single-use, auto-approving token for one child VM of `parentHostId`, valid for
+   * `validSeconds` (the create job's whole possible life, see ChildHostsService) and never less than an hour.
+   */
+  async createChildToken(parentHostId: string, createdBy: string, validSeconds = CHILD_TOKEN_MIN_SECONDS): Promise<{ id: string; secret: string; expiresAt: Date }> {
     if (!(await this.hostsRepo.existsById(parentHostId))) throw EnrollmentErrors.PARENT_NOT_FOUND(`Parent host ${parentHostId} not found`);
     const { token, secret } = await this.mint({
-      uses: 1, expiresInSeconds: CHILD_TOKEN_SECONDS, autoApprove: true, note: `child of host ${parentHostId}`, parentHostId, createdBy,
+      uses: 1, expiresInSeconds: Math.max(CHILD_TOKEN_MIN_SECONDS, Math.ceil(validSeconds)), autoApprove: true, note: `child of host ${parentHostId}`, parentHostId, createdBy,
     });
     return { id: token.id, secret, expiresAt: token.expiresAt };
   }
