@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { readConfig, readState, SimConfig, SimState, STATE_FILE } from './state';
 import { LINUX_TOOLS, linuxToolInstalled } from './tools/linux';
 import { OPENBSD_TOOLS } from './tools/openbsd';
@@ -44,14 +44,40 @@ function installed(tool: string, state: SimState, config: SimConfig): boolean {
   return true;
 }
 
+export const CALLS_FILE = 'calls.jsonl';
+
+/** One tool call as the simulated host saw it, in the order made (also calls of tools the host does not have). */
+export interface SimCall {
+  tool: string;
+  args: string[];
+}
+
+/** Appends the call to calls.jsonl: one short line per call, appended in one write, so concurrent callers do not interleave. */
+function recordCall(stateDir: string, tool: string, args: string[]): void {
+  appendFileSync(join(stateDir, CALLS_FILE), JSON.stringify({ tool, args }) + '\n');
+}
+
+/** Every tool call made on the simulated host while `recordCalls` was on, oldest first; tests assert the commands a driver ran. */
+export function readSimCalls(stateDir: string): SimCall[] {
+  let text: string;
+  try {
+    text = readFileSync(join(stateDir, CALLS_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimCall);
+}
+
 /** Runs one simulated tool call; pure apart from the state directory, so tests may call it in-process. */
 export function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ToolOutput {
   const stateDir = env.SYSFLEET_SIM_STATE;
   if (!stateDir) return { stderr: `${tool}: host-sim: SYSFLEET_SIM_STATE is not set\n`, code: 2 };
   if (!existsSync(join(stateDir, STATE_FILE))) return { stderr: `${tool}: host-sim: ${stateDir} holds no simulated host (create it with simulationEnvironment())\n`, code: 2 };
+  const config = readConfig(stateDir);
+  if (config.recordCalls) recordCall(stateDir, tool, args);
   const impl = TOOLS[tool];
   if (!impl) return { stderr: `${tool}: command not found\n`, code: 127 };
-  const config = readConfig(stateDir);
   if (config.delayMs) sleepSync(config.delayMs);
   if (!installed(tool, readState(stateDir), config)) return { stderr: `${tool}: command not found\n`, code: 127 };
   for (const [key, message] of Object.entries(config.fail ?? {})) {

@@ -111,6 +111,9 @@ block return in on ! lo0 proto tcp to port 6000:6010
 block return out log proto {tcp udp} user _pbuild
 `;
 
+const DEBIAN_OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\nSUPPORT_URL="https://www.debian.org/support"\nBUG_REPORT_URL="https://bugs.debian.org/"\n';
+const ALPINE_OS_RELEASE = 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.org/"\nBUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"\n';
+
 function writeIfMissing(file: string, content: string): void {
   if (existsSync(file)) return;
   mkdirSync(dirname(file), { recursive: true });
@@ -131,7 +134,8 @@ export function renderHostRoot(stateDir: string): void {
   const root = join(stateDir, 'root');
   const cpu = !config.noCpuSupport;
   if (state.kind === 'kvm') {
-    writeIfMissing(join(root, 'etc/os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\nSUPPORT_URL="https://www.debian.org/support"\nBUG_REPORT_URL="https://bugs.debian.org/"\n');
+    // packageManager "apk" simulates Alpine Linux (OpenRC, no systemd); the others keep the Debian profile.
+    setPresent(join(root, 'etc/os-release'), true, config.packageManager === 'apk' ? ALPINE_OS_RELEASE : DEBIAN_OS_RELEASE);
     const flags = cpu ? CPUINFO_FLAGS.replace('pni pclmulqdq', 'pni pclmulqdq vmx') : CPUINFO_FLAGS.replace(/ (tpr_shadow|flexpriority|ept|vpid|ept_ad)\b/g, '');
     const cores = [0, 1]
       .map((n) => `processor\t: ${n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\ncpu MHz\t\t: 2095.078\ncache size\t: 28160 KB\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: ${n}\ncpu cores\t: 2\nflags\t\t: ${flags}\n`)

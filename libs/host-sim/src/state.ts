@@ -26,6 +26,8 @@ export interface SimConfig {
    * find into this file, so a real sshd the test points at it accepts the agent's one-off key.
    */
   guestAuthorizedKeysFile?: string;
+  /** Append every tool call (tool and arguments) to calls.jsonl, read back with readSimCalls(); off by default so long demos do not grow a log. */
+  recordCalls?: boolean;
 }
 
 export interface SimNetwork {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HypervisorStatus, HypervisorType, Platform } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../jobs/handler';
@@ -29,6 +29,19 @@ export function readHostFile(p: string, env: NodeJS.ProcessEnv): string | null {
 
 export function hostFileExists(p: string, env: NodeJS.ProcessEnv): boolean {
   return existsSync(hostPath(p, env));
+}
+
+/**
+ * True when the path exists, also as a symlink whose target does not resolve from here: OpenRC's runlevel
+ * links point at an absolute /etc/init.d/..., which under a SYSFLEET_HOST_ROOT is not the host's.
+ */
+export function hostEntryExists(p: string, env: NodeJS.ProcessEnv): boolean {
+  try {
+    lstatSync(hostPath(p, env));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const QUICK_MS = 60_000;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { virshTable } from '../format';
 import { GUEST_TOOLS } from './guests';
@@ -33,8 +33,16 @@ function capabilities(state: SimState, config: SimConfig): Set<Capability> {
   return new Set(state.packages.flatMap((p) => repo[p] ?? []));
 }
 
+/** The simulated distribution's init system: Alpine (apk) runs OpenRC, the others systemd. */
+export function initSystem(config: SimConfig): 'systemd' | 'openrc' {
+  return config.packageManager === 'apk' ? 'openrc' : 'systemd';
+}
+
+const INIT_TOOLS: Record<string, 'systemd' | 'openrc'> = { systemctl: 'systemd', 'rc-service': 'openrc', 'rc-update': 'openrc' };
+
 export function linuxToolInstalled(tool: string, state: SimState, config: SimConfig): boolean {
   if ((PACKAGE_MANAGERS as string[]).includes(tool)) return tool === (config.packageManager ?? 'apt-get');
+  if (tool in INIT_TOOLS) return INIT_TOOLS[tool] === initSystem(config);
   const need = TOOL_NEEDS[tool];
   return need === undefined || capabilities(state, config).has(need);
 }
@@ -53,7 +61,11 @@ function install(call: ToolCall, pm: PackageManager, unknown: (names: string[]) 
     const kept = names.filter((n) => state.packages.includes(n));
     const added = names.filter((n) => !state.packages.includes(n));
     state.packages.push(...added);
-    if (added.some((n) => repo[n].includes('libvirtd')) && !state.services.libvirtd) state.services.libvirtd = { enabled: false, running: false };
+    if (added.some((n) => repo[n].includes('libvirtd')) && !state.services.libvirtd) {
+      state.services.libvirtd = { enabled: false, running: false };
+      // OpenRC finds a service by its script in /etc/init.d (Alpine's libvirt-daemon package ships it).
+      if (initSystem(call.config) === 'openrc') writeHostFile(call.hostRoot, OPENRC_INIT_D + 'libvirtd', '#!/sbin/openrc-run\n\nname="libvirtd"\ncommand="/usr/sbin/libvirtd"\n', 0o755);
+    }
     return ok(done(added, kept));
   });
 }
@@ -155,6 +167,87 @@ const systemctl: ToolImpl = (call) => {
         return ok();
       default:
         return { stderr: `Unknown command verb ${verb ?? ''}.\n`, code: 1 };
+    }
+  });
+};
+
+// ---------------------------------------------------------------- OpenRC (rc-update, rc-service)
+
+const OPENRC_INIT_D = '/etc/init.d/';
+const OPENRC_RUNLEVELS = '/etc/runlevels/';
+const OPENRC_VERSION = '0.54';
+
+function writeHostFile(hostRoot: string, path: string, content: string, mode: number): void {
+  const file = join(hostRoot, path);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content, { mode });
+}
+
+/** OpenRC's messages when not on a terminal: einfo / ebegin to stdout, ewarn / eerror to stderr, each " * "-prefixed. */
+const einfo = (text: string) => ` * ${text}\n`;
+
+function serviceExists(call: ToolCall, name: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(name) && existsSync(join(call.hostRoot, OPENRC_INIT_D + name));
+}
+
+const rcUpdate: ToolImpl = (call) => {
+  if (call.args.includes('--version') || call.args.includes('-V')) return ok(`rc-update (OpenRC) ${OPENRC_VERSION}\n`);
+  const [verb, name, runlevel = 'default'] = call.args.filter((a) => !a.startsWith('-'));
+  if (verb !== 'add' && verb !== 'del' && verb !== 'delete') return { stderr: 'host-sim: only `rc-update add|del SERVICE [RUNLEVEL]` is simulated\n', code: 1 };
+  if (!name) return { stderr: einfo('rc-update: usage: rc-update [options] add|del service [runlevel]'), code: 1 };
+  const link = join(call.hostRoot, OPENRC_RUNLEVELS + runlevel, name);
+  if (verb === 'add') {
+    if (!serviceExists(call, name)) return { stderr: einfo(`rc-update: service \`${name}' does not exist`), code: 1 };
+    if (existsLink(link)) return ok(einfo(`rc-update: ${name} already installed in runlevel \`${runlevel}'; skipping`));
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(OPENRC_INIT_D + name, link);
+    if (runlevel === 'default') updateState(call.stateDir, (state) => {
+      if (state.services[name]) state.services[name].enabled = true;
+    });
+    return ok(einfo(`service ${name} added to runlevel ${runlevel}`));
+  }
+  if (!existsLink(link)) return { stderr: einfo(`rc-update: service \`${name}' is not in the runlevel \`${runlevel}'`), code: 1 };
+  rmSync(link, { force: true });
+  if (runlevel === 'default') updateState(call.stateDir, (state) => {
+    if (state.services[name]) state.services[name].enabled = false;
+  });
+  return ok(einfo(`service ${name} removed from runlevel ${runlevel}`));
+};
+
+function existsLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const rcService: ToolImpl = (call) => {
+  if (call.args.includes('--version') || call.args.includes('-V')) return ok(`rc-service (OpenRC) ${OPENRC_VERSION}\n`);
+  const exists = call.args.indexOf('--exists') >= 0 ? call.args.indexOf('--exists') : call.args.indexOf('-e');
+  if (exists >= 0) return { code: serviceExists(call, call.args[exists + 1] ?? '') ? 0 : 1 };
+  const [name, verb] = call.args.filter((a) => !a.startsWith('-'));
+  if (!name) return { stderr: einfo('rc-service: you need to specify a service'), code: 1 };
+  if (!serviceExists(call, name)) return { stderr: einfo(`rc-service: service \`${name}' does not exist`), code: 1 };
+  return updateState(call.stateDir, (state): ToolOutput => {
+    const svc = (state.services[name] ??= { enabled: false, running: false });
+    switch (verb) {
+      case 'status':
+        return svc.running ? ok(einfo('status: started')) : { stderr: einfo('status: stopped'), code: 3 };
+      case 'start':
+        if (svc.running) return { stderr: einfo(`WARNING: ${name} has already been started`), code: 0 };
+        startDaemon(state, name);
+        return ok(` * Starting ${name} ... [ ok ]\n`);
+      case 'restart':
+        startDaemon(state, name);
+        return ok((svc.running ? ` * Stopping ${name} ... [ ok ]\n` : '') + ` * Starting ${name} ... [ ok ]\n`);
+      case 'stop':
+        if (!svc.running) return { stderr: einfo(`WARNING: ${name} is already stopped`), code: 0 };
+        svc.running = false;
+        return ok(` * Stopping ${name} ... [ ok ]\n`);
+      default:
+        return { stderr: 'host-sim: only `rc-service SERVICE start|stop|restart|status` and `rc-service --exists SERVICE` are simulated\n', code: 1 };
     }
   });
 };
@@ -379,6 +472,8 @@ export const LINUX_TOOLS: Record<string, ToolImpl> = {
   virsh,
   ...GUEST_TOOLS,
   systemctl,
+  'rc-update': rcUpdate,
+  'rc-service': rcService,
   ip,
   'apt-get': aptGet,
   dnf,

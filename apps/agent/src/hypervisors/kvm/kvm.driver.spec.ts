@@ -1,7 +1,9 @@
-import { configureSimulation, readSimState } from '@sysfleet/host-sim';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { configureSimulation, readSimCalls, readSimState, simulateReboot } from '@sysfleet/host-sim';
 import { StepError } from '../../jobs/handler';
 import { recordingContext, simulatedHost } from '../testing';
-import { KvmDriver, KVM_PACKAGES } from './kvm.driver';
+import { KvmDriver, KVM_PACKAGES, PackageManagerName } from './kvm.driver';
 
 // Each simulated tool call is a node process: the sequences take a few seconds on a busy machine.
 jest.setTimeout(30_000);
@@ -35,10 +37,70 @@ describe('KVM driver against the simulated Debian host', () => {
     expect(again.steps.filter((x) => x.step !== 'check-cpu').every((x) => /already/.test(x.message))).toBe(true);
   });
 
-  it('uses the package names of the package manager the host has', async () => {
-    configureSimulation(host.stateDir, { packageManager: 'dnf' });
+  // What each distribution's own manual says installs packages unattended.
+  it.each<[PackageManagerName, string[][]]>([
+    ['apt-get', [['update'], ['install', '-y', 'qemu-kvm', 'libvirt-daemon-system', 'libvirt-clients', 'virtinst', 'qemu-utils', 'cloud-image-utils']]],
+    ['dnf', [['install', '-y', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-img', 'cloud-utils']]],
+    ['zypper', [['--non-interactive', 'install', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-tools', 'cloud-utils']]],
+    ['pacman', [['-S', '--noconfirm', '--needed', 'qemu-base', 'libvirt', 'virt-install', 'cloud-image-utils', 'dnsmasq']]],
+    ['apk', [['add', 'qemu-system-x86_64', 'qemu-img', 'libvirt-daemon', 'libvirt-client', 'virt-install', 'cloud-utils']]],
+  ])('on a %s host installs the packages with that manager only, and the host ends up initialised', async (pm, installCalls) => {
+    configureSimulation(host.stateDir, { packageManager: pm, recordCalls: true });
     await driver.initialize(recordingContext());
-    expect(readSimState(host.stateDir).packages).toEqual(KVM_PACKAGES.dnf.packages);
+    const calls = readSimCalls(host.stateDir);
+    const managers = ['apt-get', 'dnf', 'zypper', 'pacman', 'apk'];
+    // Probing for the manager is `--version`; every other call of a package manager is the install, and only with this one.
+    const installs = calls.filter((c) => managers.includes(c.tool) && !c.args.includes('--version'));
+    expect(installs).toEqual(installCalls.map((args) => ({ tool: pm, args })));
+    expect(readSimState(host.stateDir).packages).toEqual(KVM_PACKAGES[pm].packages);
+    expect(await driver.detect()).toMatchObject({ installed: true, enabled: true, running: true, initialized: true });
+  });
+
+  describe('on an Alpine host (apk, OpenRC, no systemd)', () => {
+    beforeEach(() => configureSimulation(host.stateDir, { packageManager: 'apk', recordCalls: true }));
+    const runlevelLink = () => join(host.hostRoot, 'etc/runlevels/default/libvirtd');
+
+    it('adds libvirtd to the default runlevel with rc-update, starts it with rc-service, never calls systemctl', async () => {
+      expect(readSimState(host.stateDir).packages).toEqual([]);
+      const ctx = recordingContext();
+      await driver.initialize(ctx);
+      const calls = readSimCalls(host.stateDir);
+      expect(calls).toContainEqual({ tool: 'rc-update', args: ['add', 'libvirtd', 'default'] });
+      expect(calls).toContainEqual({ tool: 'rc-service', args: ['libvirtd', 'start'] });
+      // systemctl is probed once per detection (answered "command not found"), never asked to enable anything.
+      expect(calls.filter((c) => c.tool === 'systemctl' && c.args[0] !== 'is-enabled')).toEqual([]);
+      expect(ctx.steps.find((st) => st.step === 'enable-libvirtd')?.message).toMatch(/default runlevel and started \(OpenRC\)/);
+      // What an operator checks on the host: the runlevel link OpenRC boots from, and `rc-service libvirtd status`.
+      expect(lstatSync(runlevelLink()).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(runlevelLink())).toBe('/etc/init.d/libvirtd');
+      expect(readSimState(host.stateDir).services.libvirtd).toEqual({ enabled: true, running: true });
+      expect(await driver.detect()).toMatchObject({ installed: true, enabled: true, running: true, initialized: true, needsEnable: false });
+
+      // After a reboot OpenRC starts it again from the runlevel; a second initialise changes nothing.
+      simulateReboot(host.stateDir);
+      expect(await driver.detect()).toMatchObject({ running: true, initialized: true });
+      const before = readSimCalls(host.stateDir).length;
+      const again = recordingContext();
+      await driver.initialize(again);
+      expect(again.steps.filter((x) => x.step !== 'check-cpu').every((x) => /already/.test(x.message))).toBe(true);
+      expect(readSimCalls(host.stateDir).slice(before).filter((c) => c.tool === 'rc-update' || (c.tool === 'rc-service' && c.args[1] === 'start'))).toEqual([]);
+    });
+
+    it('detects libvirtd installed but not in the runlevel and stopped as needing enable', async () => {
+      await driver.initialize(recordingContext());
+      const { runTool } = await import('@sysfleet/host-sim');
+      expect(runTool('rc-update', ['del', 'libvirtd', 'default'], host.processEnv)).toMatchObject({ code: 0 });
+      expect(runTool('rc-service', ['libvirtd', 'stop'], host.processEnv)).toMatchObject({ code: 0 });
+      expect(existsSync(runlevelLink())).toBe(false);
+      expect(await driver.detect()).toMatchObject({ installed: true, enabled: false, running: false, initialized: false, needsEnable: true });
+    });
+
+    it('a failing rc-service start names the step and what OpenRC printed', async () => {
+      configureSimulation(host.stateDir, { fail: { 'rc-service libvirtd start': ' * ERROR: libvirtd failed to start' } });
+      await expect(driver.initialize(recordingContext())).rejects.toMatchObject({
+        step: 'enable-libvirtd', message: expect.stringMatching(/rc-service libvirtd start exited with 1: \* ERROR: libvirtd failed to start/),
+      });
+    });
   });
 
   it('names the failing step and what the tool printed', async () => {

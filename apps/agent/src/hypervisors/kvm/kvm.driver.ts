@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorNetwork, HypervisorStatus, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { HostTools, hostFileExists, hostPlatform, INSTALL_MS, netmaskPrefix, progress, readHostFile, subnetPlan, unavailableStatus } from '../host';
+import { HostTools, hostEntryExists, hostFileExists, hostPlatform, INSTALL_MS, netmaskPrefix, progress, readHostFile, subnetPlan, unavailableStatus } from '../host';
 import { Hypervisor } from '../types';
 import { cpuinfoHasVirtualization, parseNetworkXml, parseVirshNetList, parseVirshVersion } from './parsers';
 
@@ -15,6 +15,11 @@ export const DEFAULT_NAT_NETWORK = 'default';
 export const DEFAULT_NAT_SUBNET = '192.168.122.0/24';
 /** Tools a KVM host needs for child VMs: virsh, virt-install, qemu-img, cloud-localds. */
 const REQUIRED_TOOLS = ['virsh', 'virt-install', 'qemu-img', 'cloud-localds'];
+
+/** OpenRC enables a service by linking it into a runlevel: `rc-update add libvirtd default` makes this link. */
+const OPENRC_DEFAULT_RUNLEVEL_LINK = '/etc/runlevels/default/libvirtd';
+
+type LibvirtdState = { init: 'systemd' | 'openrc' | 'none'; unit: boolean; enabled: boolean; running: boolean };
 
 export type PackageManagerName = 'apt-get' | 'dnf' | 'zypper' | 'pacman' | 'apk';
 
@@ -62,11 +67,39 @@ export class KvmDriver implements Hypervisor {
     return missing;
   }
 
-  private async libvirtd(): Promise<{ unit: boolean; enabled: boolean; running: boolean }> {
+  /**
+   * libvirtd's state under the host's init system: systemd (systemctl), else OpenRC (rc-service, e.g.
+   * Alpine), where "enabled" means it is in the default runlevel (/etc/runlevels/default/libvirtd).
+   */
+  private async libvirtd(): Promise<LibvirtdState> {
     const enabled = await this.tools.probe('systemctl', ['is-enabled', 'libvirtd']);
-    const active = await this.tools.probe('systemctl', ['is-active', 'libvirtd']);
-    const unit = Boolean(enabled && !/No such file|not found|does not exist/.test(enabled.stderr));
-    return { unit, enabled: enabled?.code === 0, running: active?.code === 0 };
+    if (enabled) {
+      const active = await this.tools.probe('systemctl', ['is-active', 'libvirtd']);
+      const unit = !/No such file|not found|does not exist/.test(enabled.stderr);
+      return { init: 'systemd', unit, enabled: enabled.code === 0, running: active?.code === 0 };
+    }
+    const exists = await this.tools.probe('rc-service', ['--exists', 'libvirtd']);
+    if (!exists) return { init: 'none', unit: false, enabled: false, running: false };
+    if (exists.code !== 0) return { init: 'openrc', unit: false, enabled: false, running: false };
+    const status = await this.tools.probe('rc-service', ['libvirtd', 'status']);
+    return { init: 'openrc', unit: true, enabled: hostEntryExists(OPENRC_DEFAULT_RUNLEVEL_LINK, this.env), running: status?.code === 0 };
+  }
+
+  /** Enables libvirtd at boot and starts it now, with the host's init system. */
+  private async enableLibvirtd(daemon: LibvirtdState, ctx: JobContext): Promise<string> {
+    const step = 'enable-libvirtd';
+    if (daemon.init === 'systemd') {
+      await this.tools.step(step, 'systemctl', ['enable', '--now', 'libvirtd'], { signal: ctx.signal });
+      return 'libvirtd enabled and started (systemctl enable --now libvirtd)';
+    }
+    if (daemon.init === 'openrc') {
+      if (!daemon.enabled) await this.tools.step(step, 'rc-update', ['add', 'libvirtd', 'default'], { signal: ctx.signal });
+      if (!daemon.running) await this.tools.step(step, 'rc-service', ['libvirtd', 'start'], { signal: ctx.signal });
+      const after = await this.libvirtd();
+      if (!after.enabled || !after.running) throw new StepError(step, `libvirtd is still ${after.enabled ? 'enabled' : 'not in the default runlevel'} and ${after.running ? 'running' : 'stopped'} after rc-update / rc-service`);
+      return 'libvirtd added to the default runlevel and started (OpenRC)';
+    }
+    throw new StepError(step, 'cannot enable libvirtd: the host has neither systemctl (systemd) nor rc-service (OpenRC)');
   }
 
   private async networks(): Promise<HypervisorNetwork[]> {
@@ -149,8 +182,7 @@ export class KvmDriver implements Hypervisor {
     const daemon = missingBefore.length === 0 && daemonBefore.unit ? daemonBefore : await this.libvirtd();
     if (daemon.enabled && daemon.running) await progress(ctx, 'enable-libvirtd', 'libvirtd already enabled and running', 60);
     else {
-      await this.tools.step('enable-libvirtd', 'systemctl', ['enable', '--now', 'libvirtd'], { signal: ctx.signal });
-      await progress(ctx, 'enable-libvirtd', 'libvirtd enabled and started', 60);
+      await progress(ctx, 'enable-libvirtd', await this.enableLibvirtd(daemon, ctx), 60);
     }
     await this.ensureNatNetwork(ctx, DEFAULT_NAT_NETWORK, DEFAULT_NAT_SUBNET, 'define-network', 'start-network', 70);
   }
