@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -85,6 +85,86 @@ describe('packaging', () => {
       expect((await runInstall(['--server', 'fleet.example.org'], { DESTDIR: root })).out).toContain('server must be http(s)://host[:port]');
       expect((await runInstall(['--server', server, '--token', 'a"b'], { DESTDIR: root })).out).toContain('token has unexpected characters');
       expect((await runInstall([], { DESTDIR: root })).out).toContain('no server given');
+    });
+  });
+
+  describe('install-windows-service.ps1 (content only: there is no Windows here)', () => {
+    const ps1 = read('install-windows-service.ps1');
+    /** The C# service wrapper the script compiles with Add-Type. */
+    const wrapper = (() => {
+      const m = /^\$WrapperSource = @'\r?\n([\s\S]*?)\r?\n'@$/m.exec(ps1);
+      if (!m) throw new Error('no $WrapperSource here-string');
+      return m[1];
+    })();
+    const hasMcs = (() => {
+      try {
+        execFileSync('mcs', ['--version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+
+    it('takes -Server (required), -Token and -NodePath, and refuses PowerShell 7', () => {
+      expect(ps1).toMatch(/param\(\s*\[Parameter\(Mandatory = \$true\)\]\[string\]\$Server,\s*\[string\]\$Token = '',\s*\[string\]\$NodePath = ''\s*\)/);
+      expect(ps1).toMatch(/if \(\$PSVersionTable\.PSEdition -eq 'Core'\) \{ throw /);
+    });
+
+    it('registers a real service running the compiled wrapper with node, the bundle and the state dir', () => {
+      expect(ps1).toMatch(/^\$ServiceName = 'SysfleetAgent'$/m);
+      expect(ps1).toMatch(/^\$ServiceExe = Join-Path \$LibDir 'SysfleetAgentService\.exe'$/m);
+      expect(ps1).toContain("Add-Type -TypeDefinition $WrapperSource -Language CSharp -ReferencedAssemblies 'System.ServiceProcess' `\n    -OutputAssembly $ServiceExe -OutputType ConsoleApplication");
+      // The ImagePath carries exactly the three arguments Main expects, each quoted (paths with spaces).
+      expect(ps1).toContain('$BinaryPath = "`"$ServiceExe`" `"$NodePath`" `"$Bundle`" `"$StateDir`""');
+      expect(wrapper).toContain('if (args.Length != 3)');
+      expect(wrapper).toContain('ServiceBase.Run(new AgentService(args[0], args[1], args[2]));');
+      expect(ps1).toMatch(/New-Service -Name \$ServiceName -BinaryPathName \$BinaryPath .*-StartupType Automatic/);
+      expect(ps1).toMatch(/PathName = \$BinaryPath; StartMode = 'Automatic'/); // an upgrade re-points the existing service
+      expect(ps1).toMatch(/^Start-Service -Name \$ServiceName$/m);
+      // The wrapper names itself as the script registers it.
+      expect(wrapper).toContain('ServiceName = "SysfleetAgent";');
+    });
+
+    it('the wrapper starts node with `BUNDLE run --state-dir DIR` on start, ends it on stop, and fails when node dies', () => {
+      expect(wrapper).toMatch(/public class AgentService : ServiceBase/);
+      expect(wrapper).toContain('new ProcessStartInfo(node, "\\"" + bundle + "\\" run --state-dir \\"" + stateDir + "\\"")');
+      const body = (method: string) => {
+        const m = new RegExp(`protected override void ${method}\\([^)]*\\)\\s*\\{([\\s\\S]*?)\\n        \\}`).exec(wrapper);
+        if (!m) throw new Error(`no ${method}`);
+        return m[1];
+      };
+      expect(body('OnStart')).toContain('agent.Start();');
+      expect(body('OnStop')).toContain('StopAgent();');
+      expect(wrapper).toMatch(/private void StopAgent\(\)[\s\S]*agent\.Kill\(\);/);
+      // node.exe exiting on its own stops the service with an error, so the SCM recovery restarts it.
+      expect(wrapper).toMatch(/private void OnAgentExited[\s\S]*ExitCode = AgentDied;\s*Stop\(\);/);
+      expect(ps1).toMatch(/sc\.exe failure \$ServiceName reset= \d+ actions= restart\/60000/);
+      expect(ps1).toMatch(/sc\.exe failureflag \$ServiceName 1/);
+      // Its output, and the agent's, go to the log in the state dir.
+      expect(wrapper).toContain('Path.Combine(stateDir, "agent.log")');
+    });
+
+    it('the wrapper is C# 5, which the .NET Framework compiler of Windows PowerShell takes', () => {
+      expect(wrapper).not.toMatch(/\$"|\?\.|\bnameof\b|=>/);
+    });
+
+    (hasMcs ? it : it.skip)('the wrapper compiles as C# 5 against System.ServiceProcess (mcs)', () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sfa-wrapper-'));
+      try {
+        writeFileSync(path.join(dir, 'wrapper.cs'), wrapper);
+        execFileSync('mcs', ['-langversion:5', '-warnaserror', '-target:exe', '-r:System.ServiceProcess', `-out:${path.join(dir, 'w.exe')}`, path.join(dir, 'wrapper.cs')], { stdio: 'pipe' });
+        expect(existsSync(path.join(dir, 'w.exe'))).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('checks the checksum before installing anything, and moves an old scheduled-task install to the service', () => {
+      const mismatch = ps1.indexOf('if ($want -ne $got) { throw');
+      expect(mismatch).toBeGreaterThan(0);
+      for (const step of ['Copy-Item -Force', 'Add-Type -TypeDefinition', 'New-Service', 'Start-Service']) expect(ps1.indexOf(step)).toBeGreaterThan(mismatch);
+      expect(ps1).toMatch(/Unregister-ScheduledTask -TaskName \$LegacyTaskName/);
+      expect(ps1).not.toContain('Register-ScheduledTask -TaskName');
     });
   });
 });
