@@ -339,18 +339,32 @@ describe('server foundation: operators, auth, audit, docs, metrics, static files
     expect(sum.split(/\s+/)[0]).toBe(createHash('sha256').update(bundleText).digest('hex'));
   });
 
-  it('refuses to start with a bad DATABASE_URL, naming the variable', async () => {
-    const env = { ...server.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere', PORT: '1' };
-    const proc = spawn(process.execPath, [path.join(ROOT, 'apps/server/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts the built server with the running one's env changed by `changes`, and waits for it to exit. */
+  const exitOf = (changes: Record<string, string>) => {
+    const proc = spawn(process.execPath, [path.join(ROOT, 'apps/server/dist/main.js')], { env: { ...server.env, ...changes }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
-    expect(code).not.toBe(0);
-    expect(code).not.toBeNull();
+    return new Promise<{ code: number | null; out: string }>((resolve) => proc.once('exit', (code) => resolve({ code, out })));
+  };
+
+  it('refuses to start with a bad DATABASE_URL, naming the variable', async () => {
+    const { code, out } = await exitOf({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere', PORT: '1' });
+    expect(code).toBe(69);
     expect(out).toContain('DATABASE_URL');
     expect(out).toContain('127.0.0.1:1/nowhere');
     expect(out).not.toContain(TEST_SECRET);
+  });
+
+  it('refuses to start with a bad setting (exit 78) or an unreachable Redis (exit 69), naming the variable', async () => {
+    const badPort = await exitOf({ PORT: 'abc' });
+    expect(badPort.code).toBe(78);
+    expect(badPort.out).toMatch(/^sysfleet-server: Invalid configuration:\n {2}PORT .*must be an integer number\n$/);
+    expect(badPort.out).not.toMatch(/DATABASE_URL|REDIS_URL|SYSFLEET_SECRET/);
+    // The server checks Redis before it starts, so /health never gets to answer 503 for a Redis that was down from the start.
+    const noRedis = await exitOf({ REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(noRedis.code).toBe(69);
+    expect(noRedis.out).toContain('cannot use Redis at REDIS_URL (127.0.0.1:1');
   });
 
   it('shuts down on SIGTERM without being killed', async () => {
