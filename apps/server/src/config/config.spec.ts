@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     } catch (e) {
       expect((e as Error).message).toMatch(/DATABASE_URL is missing/);
       expect((e as Error).message).toMatch(/PORT/);
-      expect((e as Error).message).toMatch(/SYSFLEET_SECRET must be at least 32 characters/);
+      expect((e as Error).message).toMatch(/SYSFLEET_SECRET: must be at least 32 characters/);
     }
   });
 

@@ -137,8 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvironmentVar
   const config = plainToInstance(EnvironmentVariables, raw);
   const errors = validateSync(config);
   if (errors.length > 0) {
+    // class-validator's messages start with the property's name; it is said once, at the start of the line.
     const lines = errors.map((e) =>
-      e.value === undefined ? `  ${e.property} is missing` : `  ${e.property} ${Object.values(e.constraints ?? {}).join(', ')}`,
+      e.value === undefined
+        ? `  ${e.property} is missing`
+        : `  ${e.property}: ${Object.values(e.constraints ?? {}).map((m) => (m.startsWith(`${e.property} `) ? m.slice(e.property.length + 1) : m)).join(', ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
