@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { CONFIG_FILE, initialState, readConfig, readState, SIM_PLATFORM, SimConfig, SimKind, SimPlatform, STATE_FILE, updateState, withLock, writeJsonAtomic } from './state';
 
@@ -89,6 +89,20 @@ export function simulateReboot(stateDir: string): void {
     }
     for (const [name, svc] of Object.entries(state.services)) state.services[name] = { enabled: svc.enabled, running: svc.enabled };
     for (const n of state.networks) n.active = n.autostart;
+    // OpenBSD: run-time sysctl changes are gone; rc(8) applies /etc/sysctl.conf (text after # is a comment).
+    if (state.kind === 'vmm') {
+      delete state.settings['net.inet.ip.forwarding'];
+      let conf = '';
+      try {
+        conf = readFileSync(join(resolve(stateDir), 'root/etc/sysctl.conf'), 'utf8');
+      } catch {
+        // No /etc/sysctl.conf: the defaults stay.
+      }
+      for (const raw of conf.split('\n')) {
+        const m = /^\s*([a-z0-9_.]+)\s*=\s*(\S+)\s*$/.exec(raw.replace(/#.*$/, ''));
+        if (m && m[1] === 'net.inet.ip.forwarding') state.settings[m[1]] = m[2];
+      }
+    }
   });
 }
 

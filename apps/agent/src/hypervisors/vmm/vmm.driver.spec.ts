@@ -1,9 +1,9 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configureSimulation, readSimState } from '@sysfleet/host-sim';
+import { configureSimulation, readSimState, simulateReboot } from '@sysfleet/host-sim';
 import { StepError } from '../../jobs/handler';
 import { recordingContext, simulatedHost } from '../testing';
-import { VmmDriver } from './vmm.driver';
+import { sysctlConfWithForwarding, SYSCTL_CONF_LINE, VmmDriver } from './vmm.driver';
 
 // Each simulated tool call is a node process: the sequences take a few seconds on a busy machine.
 jest.setTimeout(30_000);
@@ -12,6 +12,7 @@ describe('vmd driver against the simulated OpenBSD host', () => {
   let host: ReturnType<typeof simulatedHost>;
   let driver: VmmDriver;
   const pfConf = () => readFileSync(join(host.hostRoot, 'etc/pf.conf'), 'utf8');
+  const hostFile = (p: string) => (existsSync(join(host.hostRoot, p)) ? readFileSync(join(host.hostRoot, p), 'utf8') : null);
   beforeEach(() => {
     host = simulatedHost('vmm');
     driver = new VmmDriver(host.processEnv);
@@ -60,6 +61,75 @@ describe('vmd driver against the simulated OpenBSD host', () => {
     expect(pfConf()).toBe(original);
     expect(readSimState(host.stateDir).interfaces.vether0).toBeUndefined();
     expect((await driver.detect()).networks[0]).toMatchObject({ name: 'local', mode: 'local' });
+  });
+
+  it('keeps forwarding on across a reboot with one marked sysctl.conf line, and removal undoes every piece', async () => {
+    await driver.initialize(recordingContext());
+    const operatorLines = 'ddb.panic=0\n';
+    writeFileSync(join(host.hostRoot, 'etc/sysctl.conf'), operatorLines);
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed', subnet: '10.77.0.0/24' }, recordingContext());
+    expect(hostFile('etc/sysctl.conf')).toBe(`ddb.panic=0\nnet.inet.ip.forwarding=1\t# sysfleet: routed VM network\n`);
+    expect(hostFile('etc/hostname.vether0')).toBe('inet 10.77.0.1 255.255.255.0\nup\n');
+    expect(hostFile('etc/hostname.bridge0')).toBe('add vether0\nup\n');
+    // Again: still one line.
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed', subnet: '10.77.0.0/24' }, recordingContext());
+    expect(hostFile('etc/sysctl.conf')!.split('\n').filter((l) => l === SYSCTL_CONF_LINE)).toHaveLength(1);
+    // A reboot loses run-time sysctl settings; rc(8) applies sysctl.conf, so forwarding is back on.
+    simulateReboot(host.stateDir);
+    expect(readSimState(host.stateDir).settings['net.inet.ip.forwarding']).toBe('1');
+
+    const ctx = recordingContext();
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed', remove: true }, ctx);
+    const state = readSimState(host.stateDir);
+    expect(state.interfaces.vether0).toBeUndefined();
+    expect(state.interfaces.bridge0).toBeUndefined();
+    expect(hostFile('etc/hostname.vether0')).toBeNull();
+    expect(hostFile('etc/hostname.bridge0')).toBeNull();
+    expect(state.settings['net.inet.ip.forwarding']).toBe('0');
+    expect(hostFile('etc/sysctl.conf')).toBe(operatorLines);
+    expect(hostFile('etc/vm.conf') ?? '').not.toMatch(/sysfleet/);
+    expect(ctx.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['pf-load', 'vether', 'bridge', 'forwarding', 'vm-conf', 'reload-vmd']));
+    simulateReboot(host.stateDir);
+    expect(readSimState(host.stateDir).settings['net.inet.ip.forwarding']).toBeUndefined(); // the default, 0
+  });
+
+  it('removal leaves forwarding on when sysctl.conf enables it outside the sysfleet line, and a bridge that holds other interfaces', async () => {
+    await driver.initialize(recordingContext());
+    writeFileSync(join(host.hostRoot, 'etc/sysctl.conf'), 'net.inet.ip.forwarding=1 # the operator routes\n');
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed' }, recordingContext());
+    const { runTool } = await import('@sysfleet/host-sim');
+    expect(runTool('ifconfig', ['bridge0', 'add', 'em0'], host.processEnv)).toMatchObject({ code: 0 });
+    const ctx = recordingContext();
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed', remove: true }, ctx);
+    const state = readSimState(host.stateDir);
+    expect(state.settings['net.inet.ip.forwarding']).toBe('1');
+    expect(hostFile('etc/sysctl.conf')).toBe('net.inet.ip.forwarding=1 # the operator routes\n');
+    expect(state.interfaces.vether0).toBeUndefined();
+    expect(state.interfaces.bridge0.members).toEqual(['em0']);
+    expect(hostFile('etc/hostname.bridge0')).toBe('add vether0\nup\n');
+    expect(ctx.steps.find((s) => s.step === 'bridge')?.message).toMatch(/bridge0 kept: em0 still on it/);
+  });
+
+  it('the sysctl.conf edit appends one line and removal takes out exactly that line', () => {
+    expect(sysctlConfWithForwarding('', true)).toBe(SYSCTL_CONF_LINE + '\n');
+    expect(sysctlConfWithForwarding(SYSCTL_CONF_LINE + '\n', false)).toBe('');
+    expect(sysctlConfWithForwarding('a=1', true)).toBe(`a=1\n${SYSCTL_CONF_LINE}\n`);
+    expect(sysctlConfWithForwarding('a=1\nb=2', false)).toBe('a=1\nb=2');
+  });
+
+  it('when pfctl -f cannot load the checked rules, the previous pf.conf is put back and nothing else changes', async () => {
+    await driver.initialize(recordingContext());
+    const original = pfConf();
+    configureSimulation(host.stateDir, { fail: { 'pfctl -f': 'pfctl: DIOCADDRULE: Device busy' } });
+    await expect(driver.configureNetwork({ type: 'vmm', mode: 'routed' }, recordingContext())).rejects.toMatchObject({
+      step: 'pf-load', message: expect.stringMatching(/restored to the previous rules.*DIOCADDRULE: Device busy/s),
+    });
+    expect(pfConf()).toBe(original);
+    expect(existsSync(join(host.hostRoot, 'etc/pf.conf.sysfleet.tmp'))).toBe(false);
+    const state = readSimState(host.stateDir);
+    expect(state.interfaces.vether0).toBeUndefined();
+    expect(state.settings['net.inet.ip.forwarding']).toBeUndefined();
+    expect(hostFile('etc/sysctl.conf')).toBeNull();
   });
 
   it('keeps rules outside the block when the block is replaced', async () => {

@@ -14,6 +14,23 @@ export const DEFAULT_ROUTED_SUBNET = '10.42.0.0/24';
 const SWITCH = 'sysfleet';
 const BRIDGE = 'bridge0';
 const VETHER = 'vether0';
+const FORWARDING = 'net.inet.ip.forwarding';
+/** The one line Sysfleet adds to /etc/sysctl.conf for the routed network (rc(8) strips the comment); removal deletes exactly it. */
+export const SYSCTL_CONF_LINE = `${FORWARDING}=1\t# sysfleet: routed VM network`;
+
+/** /etc/sysctl.conf with Sysfleet's forwarding line added (once) or removed; every other line kept as it was. */
+export function sysctlConfWithForwarding(text: string, on: boolean): string {
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const others = lines.filter((l) => l !== SYSCTL_CONF_LINE);
+  const kept = others.length === lines.length ? text : others.length ? others.join('\n') + '\n' : '';
+  if (!on) return kept;
+  return lines.includes(SYSCTL_CONF_LINE) ? text : text + (text === '' || text.endsWith('\n') ? '' : '\n') + SYSCTL_CONF_LINE + '\n';
+}
+
+/** True when a line of sysctl.conf other than Sysfleet's turns IPv4 forwarding on (rc(8): text after # is a comment). */
+function forwardingEnabledElsewhere(text: string): boolean {
+  return text.split('\n').some((l) => l !== SYSCTL_CONF_LINE && /^\s*net\.inet\.ip\.forwarding\s*=\s*1\s*$/.test(l.replace(/#.*$/, '')));
+}
 
 type VmdNetworkConfig = { mode: 'local' } | { mode: 'bridged'; interface: string } | { mode: 'routed'; subnet: string };
 
@@ -155,8 +172,9 @@ export class VmmDriver implements Hypervisor {
       await progress(ctx, 'vether', `${VETHER} holds ${plan.gateway}/${plan.prefix}`, 40);
       await this.ensureBridge(ctx, VETHER);
       await this.writeHostnameFile(`/etc/hostname.${BRIDGE}`, `add ${VETHER}\nup\n`);
-      await this.tools.step('forwarding', 'sysctl', ['net.inet.ip.forwarding=1'], { signal: ctx.signal });
-      await progress(ctx, 'forwarding', 'IPv4 forwarding on', 70);
+      await this.tools.step('forwarding', 'sysctl', [`${FORWARDING}=1`], { signal: ctx.signal });
+      await this.updateSysctlConf(true);
+      await progress(ctx, 'forwarding', `IPv4 forwarding on, kept across reboots by a sysfleet line in /etc/sysctl.conf`, 70);
       await this.writeVmConf(ctx, { mode: 'routed', subnet: cidr }, 85);
     }
     await this.tools.step('reload-vmd', 'vmctl', ['reload'], { signal: ctx.signal });
@@ -208,17 +226,52 @@ export class VmmDriver implements Hypervisor {
     } finally {
       await rm(tmp, { force: true });
     }
-    await this.tools.step('pf-load', 'pfctl', ['-f', path], { signal: ctx.signal });
+    // pf loads a rule set all or nothing: when loading fails the old rules stay active, so the old file goes back too.
+    const load = await this.tools.probe('pfctl', ['-f', path], { signal: ctx.signal });
+    if (!load || load.code !== 0) {
+      await writeFile(path, before);
+      throw new StepError('pf-load', `pfctl -f /etc/pf.conf ${load ? `exited with ${load.code}` : 'could not run'}; /etc/pf.conf restored to the previous rules, which stay loaded: ${tail(load ? load.stderr || load.stdout : 'pfctl is not installed', 1500) || '(no output)'}`);
+    }
     await progress(ctx, 'pf-load', body ? 'pf NAT rules loaded' : 'pf NAT rules removed', 30);
   }
 
+  /** Adds or removes Sysfleet's forwarding line in /etc/sysctl.conf; a file left empty by the removal is deleted. */
+  private async updateSysctlConf(on: boolean): Promise<void> {
+    const path = hostPath('/etc/sysctl.conf', this.env);
+    const before = readHostFile('/etc/sysctl.conf', this.env);
+    const after = sysctlConfWithForwarding(before ?? '', on);
+    if (after === (before ?? '')) return;
+    if (after === '') await rm(path, { force: true });
+    else await writeFile(path, after, { mode: 0o644 });
+  }
+
+  /**
+   * Undoes the routed set-up: the pf block (reloaded), vether0 and /etc/hostname.vether0, bridge0 and
+   * /etc/hostname.bridge0 unless something else is on the bridge or the file was changed, the sysctl.conf
+   * line and run-time forwarding (left on when sysctl.conf enables it outside Sysfleet's line), and the vm.conf block.
+   */
   private async removeRouted(ctx: JobContext): Promise<void> {
     await this.updatePf(ctx, null);
-    for (const iface of [VETHER]) {
-      if ((await this.tools.probe('ifconfig', [iface]))?.code === 0) await this.tools.step('vether', 'ifconfig', [iface, 'destroy'], { signal: ctx.signal });
-      await rm(hostPath(`/etc/hostname.${iface}`, this.env), { force: true });
+    if ((await this.tools.probe('ifconfig', [VETHER]))?.code === 0) await this.tools.step('vether', 'ifconfig', [VETHER, 'destroy'], { signal: ctx.signal });
+    await rm(hostPath(`/etc/hostname.${VETHER}`, this.env), { force: true });
+    await progress(ctx, 'vether', `${VETHER} and /etc/hostname.${VETHER} removed`, 50);
+
+    const bridge = await this.tools.probe('ifconfig', [BRIDGE]);
+    const others = bridge?.code === 0 ? [...bridge.stdout.matchAll(/^\s+(\S+) flags=/gm)].map((m) => m[1]) : [];
+    if (bridge?.code === 0 && others.length === 0) await this.tools.step('bridge', 'ifconfig', [BRIDGE, 'destroy'], { signal: ctx.signal });
+    const hostnameBridge = readHostFile(`/etc/hostname.${BRIDGE}`, this.env);
+    const ours = hostnameBridge === `add ${VETHER}\nup\n`;
+    if (ours && others.length === 0) await rm(hostPath(`/etc/hostname.${BRIDGE}`, this.env), { force: true });
+    const kept = [others.length ? `${BRIDGE} kept: ${others.join(', ')} still on it` : '', hostnameBridge !== null && !(ours && others.length === 0) ? `/etc/hostname.${BRIDGE} kept (${ours ? 'the bridge is in use' : 'not the file Sysfleet wrote'})` : ''].filter(Boolean);
+    await progress(ctx, 'bridge', kept.length ? kept.join('; ') : `${BRIDGE} and /etc/hostname.${BRIDGE} removed`, 60);
+
+    await this.updateSysctlConf(false);
+    const elsewhere = forwardingEnabledElsewhere(readHostFile('/etc/sysctl.conf', this.env) ?? '');
+    if (elsewhere) await progress(ctx, 'forwarding', 'sysfleet line removed from /etc/sysctl.conf; IPv4 forwarding left on: sysctl.conf enables it elsewhere', 70);
+    else {
+      await this.tools.step('forwarding', 'sysctl', [`${FORWARDING}=0`], { signal: ctx.signal });
+      await progress(ctx, 'forwarding', 'IPv4 forwarding off, sysfleet line removed from /etc/sysctl.conf', 70);
     }
-    await progress(ctx, 'vether', `${VETHER} removed`, 60);
     await this.writeVmConf(ctx, null, 85);
     await this.tools.step('reload-vmd', 'vmctl', ['reload'], { signal: ctx.signal });
     await progress(ctx, 'reload-vmd', 'vmd reloaded /etc/vm.conf', 100);
