@@ -153,7 +153,7 @@ describe('enrolment with real agent processes', () => {
       expect((await host(hostId)).facts).toMatchObject({ fqdn: 'after.facts.test' });
       expect((await api.get<{ total: number }>('/api/jobs', { hostId })).body.total).toBe(0);
       // Sent on the open connection, not as the hello of a new one.
-      expect(agent.logs().match(/ INFO  connected /g)).toHaveLength(1);
+      expect(agent.logs().match(/ INFO {2}connected /g)).toHaveLength(1);
     } finally {
       rmSync(shimDir, { recursive: true, force: true });
     }
