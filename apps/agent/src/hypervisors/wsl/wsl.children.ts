@@ -2,11 +2,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { cleanGuestText, describeInstallStart } from '../../provisioning/ssh';
+import { cleanGuestText, describeInstallResult, describeInstallStart, INSTALL_STEP, InstallCommandError, InstallCommandResult } from '../../provisioning/ssh';
 import { tail } from '../../run';
 import { cachedImage, checkChildName, withRollback } from '../children';
 import { HostTools, hostPath, INSTALL_MS, progress } from '../host';
 import { decodeWslOutput, isWslNotInstalled, parseWslList } from './parsers';
+
+/** How long one install command may run in the guest. */
+const INSTALL_COMMAND_MS = 15 * 60_000;
+/** Characters of each output stream kept for the job, as over SSH. */
+const INSTALL_TAIL = 2048;
 
 /** Where imported distributions keep their disk: `<dir>/<name>/`; SYSFLEET_WSL_VM_DIR moves it. */
 export function wslVmDir(env: NodeJS.ProcessEnv): string {
@@ -29,9 +34,17 @@ export class WslChildren {
     return { code: r.code, text: (decodeWslOutput(r.stdoutBytes) + r.stderr).replace(/\r\n/g, '\n') };
   }
 
-  private async must(step: string, args: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  /**
+   * Runs wsl.exe and fails the step on a non-zero exit. `secrets` (a password hash among the args)
+   * are masked in the error, which is shown in the job and logged.
+   */
+  private async must(step: string, args: string[], opts: { timeoutMs?: number; signal?: AbortSignal; secrets?: string[] } = {}): Promise<string> {
     const r = await this.wsl(args, opts);
-    if (r.code !== 0) throw new StepError(step, `wsl.exe ${args.join(' ')} exited with ${r.code}: ${tail(r.text, 1500) || '(no output)'}`);
+    if (r.code !== 0) {
+      const secrets = opts.secrets ?? [];
+      const shown = cleanGuestText(`wsl.exe ${args.join(' ')}`, secrets, Infinity);
+      throw new StepError(step, `${shown} exited with ${r.code}: ${cleanGuestText(tail(r.text, 1500), secrets, 1500) || '(no output)'}`);
+    }
     return r.text;
   }
 
@@ -126,25 +139,36 @@ export class WslChildren {
       ctx.throwIfCancelled();
       if (p.username !== 'root') {
         const useradd = ['-d', name, '-u', 'root', '--', 'useradd', '-m', '-s', '/bin/sh', ...(p.passwordHash ? ['-p', p.passwordHash] : []), p.username];
-        await this.must('user', useradd, { signal: ctx.signal });
+        await this.must('user', useradd, { signal: ctx.signal, secrets: p.passwordHash ? [p.passwordHash] : [] });
         await progress(ctx, 'user', `user ${p.username} created${p.passwordHash ? ' with its password' : ' (no password: log in with wsl -d)'}`, 35);
       } else await progress(ctx, 'user', 'using root, as asked', 35);
 
-      const secrets = p.agentInstall ? [p.agentInstall.enrollmentToken] : [];
+      const secrets = [...(p.agentInstall ? [p.agentInstall.enrollmentToken] : []), ...(p.passwordHash ? [p.passwordHash] : [])];
       const total = dist.installCommands.length;
+      const percentOf = (done: number) => Math.round(40 + (55 * done) / Math.max(1, total));
       for (let i = 0; i < total; i++) {
         ctx.throwIfCancelled();
-        const shown = cleanGuestText(dist.installCommands[i], secrets, Infinity);
-        const percent = Math.round(40 + (55 * i) / Math.max(1, total));
-        await progress(ctx, 'install-agent', describeInstallStart(i, total, shown), percent);
-        const r = await this.wsl(['-d', name, '-u', 'root', '--', 'sh', '-c', dist.installCommands[i]], { signal: ctx.signal, timeoutMs: 15 * 60_000 });
-        const out = cleanGuestText(tail(r.text, 2000), secrets, 2000);
-        if (r.code !== 0) throw new StepError('install-agent', `install command ${i + 1}/${total} failed (exit ${r.code}): ${shown.slice(0, 500)}${out ? `\n${out}` : ''}`);
-        await progress(ctx, 'install-agent', `command ${i + 1}/${total} done (exit 0): ${shown.slice(0, 500)}`, Math.round(40 + (55 * (i + 1)) / Math.max(1, total)));
+        const result = await this.installCommand(name, i, dist.installCommands[i], secrets, ctx, () => progress(ctx, INSTALL_STEP, describeInstallStart(i, total, cleanGuestText(dist.installCommands[i], secrets, Infinity)), percentOf(i)));
+        // The same report as over SSH: exit status and the tail of the output, on success too.
+        await progress(ctx, INSTALL_STEP, describeInstallResult(result, total), percentOf(i + 1));
+        if (result.code !== 0) throw new InstallCommandError(result, total);
       }
       await progress(ctx, 'enrol', `agent installed in ${name}; it enrols with its single-use token`, 100);
       return this.result(name, total > 0);
     });
+  }
+
+  /** One install command as root through `wsl -d NAME -u root -- sh -c`, reported like an SSH one (secrets masked). */
+  private async installCommand(name: string, index: number, command: string, secrets: string[], ctx: JobContext, onStart: () => Promise<void>): Promise<InstallCommandResult> {
+    await onStart();
+    const r = await this.tools.probe('wsl.exe', ['-d', name, '-u', 'root', '--', 'sh', '-c', command], { binary: true, signal: ctx.signal, timeoutMs: INSTALL_COMMAND_MS });
+    if (!r) throw new StepError('validate', 'wsl.exe is not present on this host');
+    // Masked over the whole text, then cut to its tail (cleanGuestText does both in that order).
+    const stream = (text: string) => cleanGuestText(text, secrets, INSTALL_TAIL);
+    return {
+      index, command: cleanGuestText(command, secrets, Infinity), code: r.timedOut ? null : r.code, timedOut: r.timedOut,
+      stdoutTail: stream(decodeWslOutput(r.stdoutBytes)), stderrTail: stream(r.stderr),
+    };
   }
 
   private async result(name: string, agentInstalled: boolean): Promise<ChildCreateResult> {
