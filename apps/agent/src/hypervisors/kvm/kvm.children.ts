@@ -171,6 +171,9 @@ export class KvmChildren {
         '--connect', 'qemu:///system', '--import', '--name', name, '--memory', String(p.memoryMb), '--vcpus', String(p.vcpus),
         ...disks, '--network', network, '--osinfo', dist.installIdentifier, '--graphics', 'none', '--noautoconsole',
       ], { signal: ctx.signal, timeoutMs: INSTALL_MS });
+      // No network lease to release here: the guest takes a dynamic lease (no static ip-dhcp-host
+      // entry is added, so there is none for `virsh net-update ... delete`); libvirt cannot delete a
+      // dynamic lease and dnsmasq frees it when it expires. See docs/children.md, "A failed create".
       made.add(`domain ${name}`, async () => {
         await this.tools.probe('virsh', [...URI, 'destroy', name]);
         await this.tools.step('cleanup', 'virsh', [...URI, 'undefine', name]);
