@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Locator } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { login, type ApiClient } from '../support/api';
 import { startAgent, type AgentProcess } from '../support/agent';
 import { launchBrowser, markDocument, navigate, openSession, PHONE, screenshot, signIn, stillSameDocument, type UiSession } from '../support/browser';
@@ -33,6 +33,7 @@ describe('web UI in the browser', () => {
   const agents: AgentProcess[] = [];
   let kvmHostId = '';
   let createJobId = '';
+  const failedRequests: string[] = [];
 
   const hostByFingerprint = async (fingerprint: string): Promise<HostRow | undefined> =>
     (await api.get('/api/hosts', { q: fingerprint })).body.items[0] as HostRow | undefined;
@@ -50,6 +51,10 @@ describe('web UI in the browser', () => {
     expect((await api.post('/api/users', { ...VIEWER, role: 'viewer' })).status).toBe(201);
     browser = await launchBrowser();
     admin = await openSession(browser, server.url);
+    // Chromium logs a failed request without its address: keep the addresses to tell which one failed.
+    admin.page.on('response', (r) => {
+      if (r.status() >= 400 && r.status() !== 401) failedRequests.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
   });
 
   afterAll(async () => {
@@ -164,6 +169,20 @@ describe('web UI in the browser', () => {
     await dialog.getByLabel('VM name').fill('web-01');
     expect(await dialog.getByLabel('Host name').inputValue()).toBe('web-01');
     await dialog.getByLabel('User name').fill('ops');
+    // The dialog shows what the server would accept on this host, and refuses more in the form.
+    const capacity = (await api.get(`/api/hosts/${host.id}/children/capacity`, { childType: 'kvm' })).body as {
+      availableMemoryMb: number; availableDiskGb: number; reserveMemoryMb: number; reserveDiskGb: number;
+    };
+    expect(capacity.availableMemoryMb).toBeGreaterThanOrEqual(256);
+    await expectText(
+      dialog,
+      `Available for this VM: ${capacity.availableMemoryMb} MiB of memory and ${capacity.availableDiskGb} GiB of disk. ` +
+        `The host keeps ${capacity.reserveMemoryMb} MiB and ${capacity.reserveDiskGb} GiB in reserve`,
+    );
+    await dialog.getByLabel('Memory (MiB)').fill(String(capacity.availableMemoryMb + 1));
+    await dialog.getByRole('button', { name: 'Create VM' }).click();
+    await expectText(dialog, `At most ${capacity.availableMemoryMb} MiB: that is what this host has available`);
+    await dialog.getByLabel('Memory (MiB)').fill('256');
     // The form checks the server's rules before sending.
     await dialog.getByLabel('vCPUs').fill('0');
     await dialog.getByRole('button', { name: 'Create VM' }).click();
@@ -178,20 +197,23 @@ describe('web UI in the browser', () => {
     await page.getByRole('heading', { name: /create/i, level: 1 }).waitFor();
     createJobId = page.url().split('/jobs/')[1];
     const status = page.locator('.section-head .badge');
-    await waitFor('create job to finish in the page', async () => /Succeeded|Failed|Cancelled|Expired/.test((await status.textContent()) ?? ''), 90_000, 250);
-    const shown = (await status.textContent()) ?? '';
+    const progress = page.getByRole('progressbar', { name: 'Progress' });
+    // Every status and percentage the page shows on its way, read from the page as it changes.
+    const seen: string[] = [];
+    await waitFor('create job to finish in the page', async () => {
+      const text = `${(await status.textContent()) ?? ''} ${(await progress.getAttribute('aria-valuenow', { timeout: 2_000 }).catch(() => null)) ?? '-'}`;
+      if (seen[seen.length - 1] !== text) seen.push(text);
+      return /^(Succeeded|Failed|Cancelled|Expired) /.test(text);
+    }, 90_000, 250);
     const job = (await api.get(`/api/jobs/${createJobId}`)).body as { status: string; error: string | null; events: { step: string }[] };
-    // What the page shows is what the server recorded, and it arrived without a reload.
-    expect(shown.toLowerCase()).toBe(job.status);
+    // The create succeeds, and the page says so with a full progress bar, live: no reload since the host page.
+    expect({ server: job.status, error: job.error }).toEqual({ server: 'succeeded', error: null });
+    expect({ final: seen[seen.length - 1], seen }).toEqual({ final: 'Succeeded 100', seen: expect.any(Array) });
+    expect(await progress.locator('.progress-text').textContent()).toBe('100%');
     expect(await stillSameDocument(page)).toBe(true);
     expect(job.events.length).toBeGreaterThan(0);
-    const steps = await page.locator('ol.steps > li').count();
-    expect(steps).toBeGreaterThan(0);
-    if (job.status === 'succeeded') {
-      expect(await page.getByRole('progressbar', { name: 'Progress' }).getAttribute('aria-valuenow')).toBe('100');
-    } else {
-      await expectText(page.locator('p.error'), job.error ?? '');
-    }
+    expect(await page.locator('ol.steps > li').count()).toBeGreaterThan(0);
+    expect(await page.locator('p.error').count()).toBe(0);
     await screenshot(page, '08-job-detail');
   });
 
@@ -219,35 +241,56 @@ describe('web UI in the browser', () => {
     expect(vms.total).toBe(1);
     const stat = page.locator('h2:has-text("Child VMs") + .stats .stat').filter({ hasText: new RegExp(`^\\d+${vms.items[0].state}$`, 'i') });
     await expectText(stat.locator('.stat-value'), '1');
-    expect(admin.errors).toEqual([]);
+    // The one expected failure: a host page opened before the agent's first hypervisor report gets 404
+    // VIRTUALIZATION_NO_REPORT, which the panel shows as "not reported yet" (the test then runs a check).
+    const noReport = /^404 GET \/api\/hosts\/[^/]+\/virtualization$/;
+    const unexpected = failedRequests.filter((f) => !noReport.test(f));
+    const logged404 = admin.errors.filter((e) => e.includes('status of 404')).length;
+    expect({ unexpected, errors: admin.errors.filter((e) => !e.includes('status of 404')), unexplained404: logged404 > failedRequests.length - unexpected.length })
+      .toEqual({ unexpected: [], errors: [], unexplained404: false });
   });
 
-  it('gives a viewer no button that changes anything', async () => {
+  it('gives a viewer no button that changes anything, on every page', async () => {
     const viewer = await openSession(browser, server.url);
     const { page } = viewer;
     await page.goto('/login');
     await signIn(page, VIEWER.username, VIEWER.password);
     await expectText(page.locator('.who'), 'vera (viewer)');
-    // Sorting, paging and expanding the tree change nothing; anything else would be an action.
-    const actionButtons = () =>
-      page.locator('main button:not(.sort):not(.tree-toggle)').filter({ hasNotText: /^(Previous|Next)$/ }).allTextContents();
-
-    await navigate(page, 'Hosts');
-    await page.locator(`a[href="/hosts/${kvmHostId}"]`).waitFor();
-    expect(await actionButtons()).toEqual([]);
-    await page.locator(`a[href="/hosts/${kvmHostId}"]`).click();
-    await page.getByRole('heading', { name: 'Child VMs' }).waitFor();
-    await page.getByRole('cell', { name: /web-01/ }).first().waitFor();
-    expect(await actionButtons()).toEqual([]);
-    await navigate(page, 'Pending hosts');
-    await page.getByRole('heading', { name: 'Pending hosts' }).waitFor();
-    expect(await page.getByRole('heading', { name: 'Enrolment tokens' }).count()).toBe(0);
-    expect(await actionButtons()).toEqual([]);
-    await navigate(page, 'Jobs');
-    await page.locator(`a[href="/jobs/${createJobId}"]`).click();
-    await page.locator('.section-head .badge').waitFor();
-    expect(await actionButtons()).toEqual([]);
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).count()).toBe(0);
+
+    // Each page, and what shows it has loaded (its buttons come with its data).
+    const pages: [string, () => Promise<unknown>][] = [
+      ['Dashboard', () => waitFor('dashboard counts', async () => (await page.locator('.stat-value').count()) > 0 && !(await page.locator('.stat-value').allTextContents()).includes('…'))],
+      ['Hosts', () => page.locator(`a[href="/hosts/${kvmHostId}"]`).waitFor()],
+      ['Pending hosts', () => page.getByText('No hosts are waiting for approval.').waitFor()],
+      ['Jobs', () => page.locator(`tbody a[href="/jobs/${createJobId}"]`).waitFor()],
+      ['Distributions', () => page.getByRole('cell', { name: 'Tiny appliance 1.0' }).waitFor()],
+      ['SSH keys', () => page.getByRole('cell', { name: 'ops-laptop' }).waitFor()],
+      ['Audit log', () => page.locator('main code', { hasText: 'child.create' }).first().waitFor()],
+    ];
+    const checked: string[] = [];
+    for (const [link, loaded] of pages) {
+      await navigate(page, link);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      await loaded();
+      expect({ page: link, buttons: await changingButtons(page) }).toEqual({ page: link, buttons: [] });
+      checked.push(link);
+    }
+
+    // A host with a hypervisor and a VM: the page where an operator has the most buttons.
+    await page.goto(`/hosts/${kvmHostId}`);
+    await page.locator('article.hypervisor').filter({ hasText: 'KVM' }).waitFor();
+    await page.getByRole('cell', { name: /web-01/ }).first().waitFor();
+    expect({ page: 'host detail', buttons: await changingButtons(page) }).toEqual({ page: 'host detail', buttons: [] });
+    expect(await page.locator('main form').count()).toBe(0);
+    checked.push('host detail');
+
+    await page.goto(`/jobs/${createJobId}`);
+    await page.locator('ol.steps > li').first().waitFor();
+    expect({ page: 'job detail', buttons: await changingButtons(page) }).toEqual({ page: 'job detail', buttons: [] });
+    checked.push('job detail');
+
+    expect(checked).toHaveLength(9);
     expect(viewer.errors).toEqual([]);
     await viewer.context.close();
   });
@@ -277,6 +320,36 @@ describe('web UI in the browser', () => {
     await dark.context.close();
   });
 });
+
+/** Words of buttons that would change something: none of these may be offered to a viewer. */
+const ACTION_WORDS =
+  /approve|reject|create|delete|revoke|initiali[sz]e|enable|disable|start|stop|restart|cancel|save|new|add|edit|generate|refresh|check again|apply network|remove|password|role|token/i;
+/** Buttons that only read: sorting, paging, expanding the tree, filtering, exporting, showing a public key. */
+const READ_ONLY = /^(Previous|Next|Apply|Export CSV|Public key|All hosts|Copy|Close)$/;
+
+/**
+ * The visible buttons in the page (main content and any dialog) that a viewer must not get: every one
+ * naming an action, and every one not known to only read. Sort headers and tree toggles are read-only by class.
+ */
+async function changingButtons(page: Page): Promise<string[]> {
+  const buttons = await page.$$eval(
+    'main button, main [role="button"], main input[type="submit"], main input[type="button"], [role="dialog"] button',
+    (elements) =>
+      elements
+        .filter((el) => {
+          const box = (el as HTMLElement).getBoundingClientRect();
+          const style = getComputedStyle(el);
+          return box.width > 0 && box.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
+        })
+        .map((el) => ({
+          name: (el.getAttribute('aria-label') ?? ((el as HTMLInputElement).value || el.textContent) ?? '').trim(),
+          readOnlyClass: el.classList.contains('sort') || el.classList.contains('tree-toggle'),
+        })),
+  );
+  return buttons
+    .filter((b) => !b.readOnlyClass && (ACTION_WORDS.test(b.name) || !READ_ONLY.test(b.name)))
+    .map((b) => b.name);
+}
 
 async function expectText(locator: Locator, text: string): Promise<void> {
   await waitFor(`text "${text}"`, async () => ((await locator.first().textContent()) ?? '').includes(text), 15_000, 100);
