@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
@@ -15,6 +16,11 @@ jest.setTimeout(60_000);
 
 const IMAGE = Buffer.from('QFI\xfb{"format":"qcow2","virtualSize":1073741824}\n', 'latin1');
 const SHA = createHash('sha256').update(IMAGE).digest('hex');
+// Packed by the host's real xz; the checksum is of the file as downloaded, like the publishers' lists.
+const IMAGE_XZ = execFileSync('xz', ['--compress', '--stdout'], { input: IMAGE });
+const SHA_XZ = createHash('sha256').update(IMAGE_XZ).digest('hex');
+const NOT_XZ = Buffer.from('this is not xz data at all\n');
+const SHA_NOT_XZ = createHash('sha256').update(NOT_XZ).digest('hex');
 
 describe('image cache', () => {
   let server: Server;
@@ -30,6 +36,8 @@ describe('image cache', () => {
     server = createServer((req, res) => {
       requests++;
       if (req.url === '/jammy.img') res.end(IMAGE);
+      else if (req.url === '/haos.qcow2.xz') res.end(IMAGE_XZ);
+      else if (req.url === '/broken.qcow2.xz') res.end(NOT_XZ);
       else if (req.url === '/SHA256SUMS') res.end(`${'0'.repeat(64)}  other.img\n${SHA} *jammy.img\n`);
       else res.writeHead(404).end();
     });
@@ -62,6 +70,31 @@ describe('image cache', () => {
   it('a mismatch fails verify-image and leaves no file in the cache', async () => {
     const dir = tempDir();
     await expect(cachedImage(dir, dist({ sha256: 'a'.repeat(64) }), recordingContext(), { fetch: 5, verify: 10 })).rejects.toMatchObject({ step: 'verify-image', message: expect.stringMatching(/checksum mismatch for jammy\.img: expected sha256 a{64}, got [0-9a-f]{64}/) });
+    expect(readdirSync(join(dir, 'images'))).toEqual([]);
+  });
+
+  it('unpacks a verified .xz image with the host\'s xz into the cache, leaving only the unpacked file', async () => {
+    const dir = tempDir();
+    const ctx = recordingContext();
+    const path = await cachedImage(dir, dist({ imageUrl: `${base}/haos.qcow2.xz`, sha256: SHA_XZ }), ctx, { fetch: 5, verify: 10 });
+    expect(path).toBe(join(dir, 'images', `${SHA_XZ.slice(0, 16)}-haos.qcow2`));
+    expect(readFileSync(path)).toEqual(IMAGE);
+    expect(readdirSync(join(dir, 'images'))).toEqual([`${SHA_XZ.slice(0, 16)}-haos.qcow2`]);
+    // Verified first, then unpacked.
+    expect(ctx.steps.filter((s) => s.step === 'verify-image').map((s) => s.message)).toEqual([`sha256 of haos.qcow2.xz matches ${SHA_XZ.slice(0, 16)}…`, 'unpacking haos.qcow2.xz with xz']);
+    const before = requests;
+    expect(await cachedImage(dir, dist({ imageUrl: `${base}/haos.qcow2.xz`, sha256: SHA_XZ }), recordingContext(), { fetch: 5, verify: 10 })).toBe(path);
+    expect(requests).toBe(before);
+  });
+
+  it('never unpacks an .xz whose checksum does not match, and a corrupt one fails verify-image leaving nothing', async () => {
+    const dir = tempDir();
+    const ctx = recordingContext();
+    await expect(cachedImage(dir, dist({ imageUrl: `${base}/haos.qcow2.xz`, sha256: 'a'.repeat(64) }), ctx, { fetch: 5, verify: 10 }))
+      .rejects.toMatchObject({ step: 'verify-image', message: expect.stringMatching(/checksum mismatch for haos\.qcow2\.xz/) });
+    expect(ctx.steps.some((s) => /unpacking/.test(s.message))).toBe(false);
+    await expect(cachedImage(dir, dist({ imageUrl: `${base}/broken.qcow2.xz`, sha256: SHA_NOT_XZ }), recordingContext(), { fetch: 5, verify: 10 }))
+      .rejects.toMatchObject({ step: 'verify-image', message: expect.stringMatching(/^xz --decompress \.broken\.qcow2\.xz\.[0-9a-f]{8}\.part exited with 1: .*format/) });
     expect(readdirSync(join(dir, 'images'))).toEqual([]);
   });
 

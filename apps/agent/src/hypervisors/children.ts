@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ChildCreateFailure, ChildDistribution, NAME_PATTERN, SHA256_HEX_PATTERN } from '@sysfleet/protocol';
 import { JobCancelledError, JobContext, StepError } from '../jobs/handler';
+import { run, tail } from '../run';
 import { progress } from './host';
 
 /**
@@ -158,11 +159,44 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/** How long unpacking one image may take (a multi-GB raw disk on a slow host). */
+const UNPACK_MS = 30 * 60_000;
+
+/**
+ * Unpacks a verified `.xz` download into `target` with the host's xz (run.ts, argument array, no
+ * shell): the download is renamed to `<tmp>.xz` and `xz --decompress` writes `<tmp>` next to it
+ * (xz's -c would stream to stdout, which run() buffers in memory; an image does not fit). Nothing
+ * half-unpacked is left behind on failure.
+ */
+export async function unpackXz(packed: string, target: string, signal?: AbortSignal): Promise<void> {
+  const raw = `${packed}.raw`;
+  const xzFile = `${raw}.xz`;
+  try {
+    await rename(packed, xzFile);
+    let r;
+    try {
+      r = await run('xz', ['--decompress', '--quiet', '--', xzFile], { timeoutMs: UNPACK_MS, signal });
+    } catch (e) {
+      if (/ENOENT/.test((e as Error).message)) throw new StepError('verify-image', 'xz is not installed on this host (Debian/Ubuntu: xz-utils; Fedora/AlmaLinux/Alpine: xz): cannot unpack the .xz image');
+      throw e;
+    }
+    if (signal?.aborted) throw new JobCancelledError();
+    if (r.code !== 0) {
+      const what = r.timedOut ? `timed out after ${UNPACK_MS / 1000} s` : `exited with ${r.code}`;
+      throw new StepError('verify-image', `xz --decompress ${basename(packed)} ${what}: ${tail(r.stderr || r.stdout, 1000) || '(no output)'}`);
+    }
+    await rename(raw, target);
+  } finally {
+    await rm(raw, { force: true });
+    await rm(xzFile, { force: true });
+  }
+}
+
 /**
  * The distribution's image in the cache `<stateDir>/images/`, downloaded (to a temp file, hashed on
  * the way) and verified first when it is not there yet. Cached files are named by their checksum, so
  * a changed image never reuses a stale one. A mismatch fails step `verify-image` and leaves nothing.
- * `.gz` images are unpacked after the check (the checksum is of the file as downloaded).
+ * `.gz` and `.xz` images are unpacked after the check (the checksum is of the file as downloaded).
  */
 export async function cachedImage(cacheRoot: string, distribution: ChildDistribution, ctx: JobContext, percents: { fetch: number; verify: number }): Promise<string> {
   if (!distribution.imageUrl) throw new StepError('fetch-image', 'the distribution has no imageUrl');
@@ -173,7 +207,7 @@ export async function cachedImage(cacheRoot: string, distribution: ChildDistribu
   await progress(ctx, 'fetch-image', `looking up the checksum of ${file}`, percents.fetch);
   const expected = await expectedChecksum(distribution, ctx.signal);
   if (!SHA256_HEX_PATTERN.test(expected.hex) && expected.hex.length !== 128) throw new StepError('verify-image', 'bad checksum');
-  const unpacked = file.replace(/\.gz$/, '');
+  const unpacked = file.replace(/\.(gz|xz)$/, '');
   const cached = join(cacheDir, `${expected.hex.slice(0, 16)}-${unpacked}`);
   if (await exists(cached)) {
     await progress(ctx, 'fetch-image', `${file} already in the image cache`, percents.fetch);
@@ -203,7 +237,8 @@ export async function cachedImage(cacheRoot: string, distribution: ChildDistribu
         await rm(raw, { force: true });
       }
     } else if (file.endsWith('.xz')) {
-      throw new StepError('verify-image', `${file}: .xz images are not unpacked by this agent yet; use the uncompressed image URL`);
+      await progress(ctx, 'verify-image', `unpacking ${file} with xz`, percents.verify);
+      await unpackXz(part, cached, ctx.signal);
     } else await rename(part, cached);
     return cached;
   } catch (e) {
