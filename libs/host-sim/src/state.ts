@@ -68,6 +68,10 @@ export interface SimMachine {
   installMedia?: string;
   /** WSL: the distribution's directory (its file system is this machine's, commands run with it as cwd). */
   guestDir?: string;
+  /** vmd: what `vmctl status` shows for the VM's process, console and owner (defaults: 40000 + ID, ttyp<ID-1>, root). */
+  pid?: number;
+  tty?: string;
+  owner?: string;
 }
 
 export interface SimState {

@@ -74,9 +74,9 @@ const vmctl: ToolImpl = (call) => {
       const running = m.state === 'running';
       const max = fmtScaled(m.memoryKiB * 1024);
       const cols = running
-        ? [String(vmId).padStart(5), String(40000 + vmId).padStart(5), String(m.vcpus).padStart(5), max.padStart(7), max.padStart(7), `ttyp${vmId - 1}`.padStart(7)]
+        ? [String(vmId).padStart(5), String(m.pid ?? 40000 + vmId).padStart(5), String(m.vcpus).padStart(5), max.padStart(7), max.padStart(7), (m.tty ?? `ttyp${vmId - 1}`).padStart(7)]
         : [String(vmId).padStart(5), '-'.padStart(5), String(m.vcpus).padStart(5), max.padStart(7), '-'.padStart(7), '-'.padStart(7)];
-      return `${cols.join(' ')} ${'root'.padStart(12)} ${(running ? 'running' : 'stopped').padStart(8)} ${m.name}\n`;
+      return `${cols.join(' ')} ${(m.owner ?? 'root').padStart(12)} ${(running ? 'running' : 'stopped').padStart(8)} ${m.name}\n`;
     });
   return ok(head + rows.join(''));
 };

@@ -15,8 +15,9 @@ describe('OpenBSD parsers', () => {
   });
 
   it('reads rcctl check and sysctl lines', () => {
-    expect(parseRcctlCheck('vmd(ok)\n', 'vmd')).toBe(true);
-    expect(parseRcctlCheck('vmd(failed)\n', 'vmd')).toBe(false);
+    // rcctl(8) check: daemon(ok) while the daemon runs (exit 0), daemon(failed) otherwise (exit 1).
+    expect(parseRcctlCheck(fixture('rcctl-check-vmd-ok.txt'), 'vmd')).toBe(true);
+    expect(parseRcctlCheck(fixture('rcctl-check-vmd-failed.txt'), 'vmd')).toBe(false);
     expect(parseSysctl(fixture('sysctl.txt'))).toMatchObject({ 'kern.osrelease': '7.6', 'hw.ncpuonline': '2', 'net.inet.ip.forwarding': '0' });
   });
 
