@@ -5,6 +5,7 @@ import { AuthProvider, useAuth } from './auth';
 import { SocketProvider, useSocketConnected } from './socket';
 import { ConfirmProvider } from './components/Confirm';
 import { NoticeProvider } from './components/Notices';
+import { describeError } from './components/ErrorMessage';
 import { LANGUAGES, changeLanguage } from './i18n';
 import { applyTheme, loadTheme, nextTheme, type ThemeChoice } from './theme';
 import { LoginPage } from './pages/LoginPage';
@@ -52,7 +53,17 @@ function Layout() {
   const connected = useSocketConnected();
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  const [logoutFailure, setLogoutFailure] = useState<unknown>(null);
   useEffect(() => setMenuOpen(false), [location.pathname]);
+  const signOut = async () => {
+    setLogoutFailure(null);
+    try {
+      await logout();
+    } catch (err) {
+      // The server did not end the session: say so rather than show a sign-in form over a live session.
+      setLogoutFailure(err);
+    }
+  };
 
   if (user === undefined) return <p className="loading">{t('common.loading')}</p>;
   if (user === null) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
@@ -101,11 +112,16 @@ function Layout() {
           </span>
           <LanguageSelect />
           <ThemeToggle />
-          <button type="button" onClick={() => void logout()}>
+          <button type="button" onClick={() => void signOut()}>
             {t('nav.logout')}
           </button>
         </div>
       </header>
+      {logoutFailure !== null && (
+        <div className="error" role="alert">
+          {t('nav.logoutFailed', { reason: describeError(t, logoutFailure) })}
+        </div>
+      )}
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>

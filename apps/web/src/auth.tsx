@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, setCsrfToken, setUnauthorizedHandler } from './api';
+import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from './api';
 import { ROLES, type Role, type User } from './types';
 
 export function roleAtLeast(role: Role | undefined, min: Role): boolean {
@@ -43,13 +43,15 @@ export function AuthProvider({ children, initialUser }: { children: ReactNode; i
     setUser(result.user);
   }, []);
 
+  /** Signed out once the server has ended the session (or says it is gone); otherwise throws and the user stays signed in. */
   const logout = useCallback(async () => {
     try {
       await api.logout();
-    } finally {
-      setCsrfToken(null);
-      setUser(null);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) throw err;
     }
+    setCsrfToken(null);
+    setUser(null);
   }, []);
 
   const value = useMemo<AuthState>(

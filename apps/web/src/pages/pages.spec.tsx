@@ -1,9 +1,19 @@
-import { act, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import i18n from '../i18n';
 import { FakeSocket, mockFetch, renderPage } from '../testing/fakes';
 import { HostDetailPage } from './HostDetailPage';
 import { PendingPage } from './PendingPage';
 import type { ChildVm, Host, Virtualization } from '../types';
+
+/** The app's `/ui` socket, so the whole app can be rendered: records whether it was closed. */
+const mockSockets: { connected: boolean; disconnect: jest.Mock }[] = [];
+jest.mock('socket.io-client', () => ({
+  io: jest.fn(() => {
+    const socket = { connected: true, on: jest.fn(), off: jest.fn(), disconnect: jest.fn() };
+    mockSockets.push(socket);
+    return socket;
+  }),
+}));
 
 beforeAll(async () => {
   await i18n.changeLanguage('en');
@@ -180,4 +190,206 @@ describe('job detail', () => {
     expect(screen.queryByRole('button', { name: 'Cancel job' })).toBeNull();
     expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
   });
+});
+
+describe('hosts page', () => {
+  const parent: Host = { ...host, id: 'p1', hostname: 'kvm-01', roles: ['kvm_host'] };
+  const other: Host = { ...host, id: 'p2', hostname: 'mail-01', roles: [], platform: 'openbsd' };
+  const child: Host = { ...host, id: 'c1', hostname: 'web-01', roles: [], parentHostId: 'p1' };
+  const hostRequests = (calls: ReturnType<typeof mockFetch>) => calls.filter((c) => c.method === 'GET' && c.path === '/api/hosts').map((c) => c.query);
+  const hostNames = () => screen.getAllByRole('row').slice(1).map((row) => within(row).queryByRole('link')?.textContent ?? row.textContent);
+
+  it('asks the server for the search, filters, sort and page the operator chose', async () => {
+    const { HostsPage } = await import('./HostsPage');
+    const calls = mockFetch({ 'GET /api/hosts': (_body: unknown, q: Record<string, string>) => ({ items: q.q === 'mail' ? [other] : [parent, other], total: 120 }) });
+    render(renderPage(<HostsPage />, { role: 'viewer', path: '/hosts', route: '/hosts' }));
+    await screen.findByRole('link', { name: 'kvm-01' });
+    // The unfiltered first page lists top-level hosts only, so children can sit under their parent.
+    expect(hostRequests(calls)).toEqual([{ parentHostId: 'none', sort: 'hostname', order: 'asc', limit: '50', offset: '0' }]);
+    expect(screen.getByText('1–50 of 120')).toBeTruthy();
+
+    await act(async () => fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'approved' } }));
+    await act(async () => fireEvent.change(screen.getByLabelText('Platform'), { target: { value: 'openbsd' } }));
+    expect(hostRequests(calls).at(-1)).toEqual({ status: 'approved', platform: 'openbsd', parentHostId: 'none', sort: 'hostname', order: 'asc', limit: '50', offset: '0' });
+
+    // Sorting: a second click on the same column turns the order round.
+    const statusHeader = screen.getByRole('columnheader', { name: /Status/ });
+    await act(async () => fireEvent.click(within(statusHeader).getByRole('button')));
+    expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ sort: 'status', order: 'asc' }));
+    expect(statusHeader.getAttribute('aria-sort')).toBe('ascending');
+    await act(async () => fireEvent.click(within(statusHeader).getByRole('button')));
+    expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ sort: 'status', order: 'desc' }));
+    expect(statusHeader.getAttribute('aria-sort')).toBe('descending');
+
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Next' })));
+    expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ offset: '50', limit: '50', sort: 'status', order: 'desc', status: 'approved' }));
+    expect(await screen.findByText('51–100 of 120')).toBeTruthy();
+    await act(async () => fireEvent.change(screen.getByLabelText('Per page'), { target: { value: '100' } }));
+    expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ limit: '100', offset: '0' }));
+
+    // A search goes out once the typing stops, from the first page, as a flat list of every match.
+    const before = hostRequests(calls).length;
+    await act(async () => fireEvent.change(screen.getByLabelText('Search'), { target: { value: 'mail' } }));
+    expect(hostRequests(calls)).toHaveLength(before);
+    await waitFor(() => expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ q: 'mail', offset: '0' })));
+    expect(hostRequests(calls).at(-1)).not.toHaveProperty('parentHostId');
+    await waitFor(() => expect(hostNames()).toEqual(['mail-01']));
+  });
+
+  it('shows a hypervisor host with its child beneath it as a tree', async () => {
+    const { HostsPage } = await import('./HostsPage');
+    const calls = mockFetch({
+      'GET /api/hosts': (_body: unknown, q: Record<string, string>) =>
+        q.parentHostId === 'p1' ? { items: [child], total: 1 } : { items: [parent, other], total: 2 },
+    });
+    render(renderPage(<HostsPage />, { role: 'operator', path: '/hosts', route: '/hosts' }));
+    await screen.findByRole('link', { name: 'kvm-01' });
+    expect(hostNames()).toEqual(['kvm-01', 'mail-01']);
+    // Only a host that can have children gets a toggle.
+    expect(screen.queryByRole('button', { name: 'Show children of mail-01' })).toBeNull();
+
+    const toggle = screen.getByRole('button', { name: 'Show children of kvm-01' });
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    await act(async () => fireEvent.click(toggle));
+    expect(await screen.findByRole('link', { name: 'web-01' })).toBeTruthy();
+    expect(hostRequests(calls).at(-1)).toEqual(expect.objectContaining({ parentHostId: 'p1' }));
+    // The child is listed right under its parent, indented one level, and links to its own page.
+    expect(hostNames()).toEqual(['kvm-01', 'web-01', 'mail-01']);
+    expect(screen.getByRole('link', { name: 'web-01' }).getAttribute('href')).toBe('/hosts/c1');
+    const parentCell = screen.getByRole('link', { name: 'kvm-01' }).closest('td')!;
+    const childCell = screen.getByRole('link', { name: 'web-01' }).closest('td')!;
+    expect(parseFloat(childCell.style.paddingLeft)).toBeGreaterThan(parseFloat(parentCell.style.paddingLeft));
+    expect(screen.getByRole('button', { name: 'Hide children of kvm-01' }).getAttribute('aria-expanded')).toBe('true');
+
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Hide children of kvm-01' })));
+    expect(hostNames()).toEqual(['kvm-01', 'mail-01']);
+  });
+});
+
+describe('audit log', () => {
+  const events = [
+    {
+      id: 'a1', createdAt: '2026-01-02T10:00:00.000Z', actor: 'alice', action: 'host.approve', targetType: 'host', targetId: 'h1',
+      outcome: 'success', sourceIp: '10.0.0.5', details: { note: 'rack "A", row 2\nsecond line' },
+    },
+    {
+      id: 'a2', createdAt: '2026-01-02T09:00:00.000Z', actor: '=cmd|calc', action: 'auth.login', targetType: 'user', targetId: 'bob "the", admin\nsecond',
+      outcome: 'failure', sourceIp: null, details: null,
+    },
+  ];
+
+  it('sends the filter the operator applied and exports the matching events as CSV, escaped', async () => {
+    const { AuditPage } = await import('./AuditPage');
+    const calls = mockFetch({ 'GET /api/audit-events': { items: events, total: 2 } });
+    render(renderPage(<AuditPage />, { role: 'viewer', path: '/audit', route: '/audit' }));
+    expect(await screen.findByText('host.approve')).toBeTruthy();
+    const auditRequests = () => calls.filter((c) => c.path === '/api/audit-events').map((c) => c.query);
+    expect(auditRequests()).toEqual([{ limit: '50', offset: '0' }]);
+
+    // Typing alone asks nothing; Apply sends the filter.
+    fireEvent.change(screen.getByLabelText('Actor'), { target: { value: 'alice' } });
+    fireEvent.change(screen.getByLabelText('Outcome'), { target: { value: 'failure' } });
+    fireEvent.change(screen.getByLabelText('From'), { target: { value: '2026-01-01T00:00' } });
+    expect(auditRequests()).toHaveLength(1);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Apply' })));
+    expect(auditRequests().at(-1)).toEqual({
+      actor: 'alice', outcome: 'failure', since: new Date('2026-01-01T00:00').toISOString(), limit: '50', offset: '0',
+    });
+
+    const blobs: Blob[] = [];
+    const downloads: string[] = [];
+    URL.createObjectURL = jest.fn((blob: Blob) => {
+      blobs.push(blob);
+      return 'blob:audit';
+    });
+    URL.revokeObjectURL = jest.fn();
+    const click = jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      downloads.push(this.download);
+    });
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Export CSV' })));
+    click.mockRestore();
+    // The export asks with the same filter, in big pages.
+    expect(auditRequests().at(-1)).toEqual(expect.objectContaining({ actor: 'alice', outcome: 'failure', limit: '500', offset: '0' }));
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0]).toMatch(/^sysfleet-audit-\d{4}-\d{2}-\d{2}T\d{6}\.csv$/);
+    expect(blobs[0].type).toBe('text/csv;charset=utf-8');
+    const text = await new Promise<string>((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result));
+      reader.readAsText(blobs[0]);
+    });
+    expect(text).toBe(
+      'createdAt,actor,action,targetType,targetId,outcome,sourceIp,details\r\n' +
+        // Quotes doubled, and a field with a comma, quote or newline quoted whole.
+        '2026-01-02T10:00:00.000Z,alice,host.approve,host,h1,success,10.0.0.5,"{""note"":""rack \\""A\\"", row 2\\nsecond line""}"\r\n' +
+        // A value a spreadsheet would run as a formula is defused; empty values stay empty.
+        "2026-01-02T09:00:00.000Z,'=cmd|calc,auth.login,user,\"bob \"\"the\"\", admin\nsecond\",failure,,\r\n",
+    );
+  });
+});
+
+describe('csvField', () => {
+  it('quotes commas, quotes and line breaks, and defuses formulas', async () => {
+    const { csvField, toCsv } = await import('../format');
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line 1\nline 2')).toBe('"line 1\nline 2"');
+    expect(csvField('cr\r')).toBe('"cr\r"');
+    expect(csvField('=1+1')).toBe("'=1+1");
+    expect(csvField('-2,3')).toBe("\"'-2,3\"");
+    expect(csvField(null)).toBe('');
+    expect(csvField({ a: 1 })).toBe('"{""a"":1}"');
+    expect(toCsv(['x', 'y'], [['1', 'a,b']])).toBe('x,y\r\n1,"a,b"\r\n');
+  });
+});
+
+describe('logout', () => {
+  it('ends the session on the server, closes the live socket and shows the sign-in form', async () => {
+    const { App } = await import('../App');
+    window.history.pushState({}, '', '/hosts');
+    const calls = mockFetch({
+      'GET /api/auth/me': { user: { id: 'u1', username: 'alice', role: 'operator' }, csrfToken: 'csrf-1' },
+      'GET /api/hosts': { items: [host], total: 1 },
+      'POST /api/auth/logout': undefined,
+    });
+    render(<App />);
+    await screen.findByRole('link', { name: 'kvm-01' });
+    expect(document.querySelector('.who')?.textContent).toBe('alice (operator)');
+    expect(mockSockets).toHaveLength(1);
+
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Log out' })));
+    expect(await screen.findByRole('button', { name: 'Sign in' })).toBeTruthy();
+    const logout = calls.filter((c) => c.path === '/api/auth/logout');
+    expect(logout.map((c) => [c.method, c.headers['X-CSRF-Token']])).toEqual([['POST', 'csrf-1']]);
+    expect(window.location.pathname).toBe('/login');
+    expect(screen.queryByRole('button', { name: 'Log out' })).toBeNull();
+    expect(screen.queryByText('alice (operator)')).toBeNull();
+    expect(screen.queryByRole('link', { name: 'kvm-01' })).toBeNull();
+    expect(mockSockets[0].disconnect).toHaveBeenCalled();
+  });
+
+  it('says so and keeps the user signed in when the server could not end the session', async () => {
+    const { App } = await import('../App');
+    window.history.pushState({}, '', '/hosts');
+    const calls = mockFetch({
+      'GET /api/auth/me': { user: { id: 'u1', username: 'alice', role: 'operator' }, csrfToken: 'csrf-1' },
+      'GET /api/hosts': { items: [host], total: 1 },
+      // fetch() rejects, as it does when the network is down.
+      'POST /api/auth/logout': () => {
+        throw new TypeError('Failed to fetch');
+      },
+    });
+    render(<App />);
+    const button = await screen.findByRole('button', { name: 'Log out' });
+    await act(async () => fireEvent.click(button));
+    expect(calls.filter((c) => c.path === '/api/auth/logout')).toHaveLength(1);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'You are still signed in: The server cannot be reached. Check your connection and try again.',
+    );
+    expect(window.location.pathname).toBe('/hosts');
+    expect(screen.getByRole('button', { name: 'Log out' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Sign in' })).toBeNull();
+  });
+
 });

@@ -38,8 +38,8 @@ const answer = (status: number, value: unknown) => ({
   text: async () => (value === undefined ? '' : JSON.stringify(value)),
 });
 
-/** Answers fetch() from a table of `METHOD /path` -> JSON body (or a function of the request). */
-export function mockFetch(routes: Record<string, unknown | ((body: unknown) => unknown)>) {
+/** Answers fetch() from a table of `METHOD /path` -> JSON body (or a function of the request body and query). */
+export function mockFetch(routes: Record<string, unknown | ((body: unknown, query: Record<string, string>) => unknown)>) {
   const calls: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: unknown }[] = [];
   const fetchMock = jest.fn(async (input: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET';
@@ -52,7 +52,8 @@ export function mockFetch(routes: Record<string, unknown | ((body: unknown) => u
       return answer(404, { statusCode: 404, code: 'COMMON_NOT_FOUND', message: `no route ${key}` });
     }
     const route = routes[key];
-    return answer(200, typeof route === 'function' ? (route as (b: unknown) => unknown)(body) : route);
+    const value = typeof route === 'function' ? (route as (b: unknown, q: Record<string, string>) => unknown)(body, query) : route;
+    return answer(200, value);
   });
   global.fetch = fetchMock as unknown as typeof fetch;
   return calls;

@@ -14,6 +14,7 @@ export const de: Translation = {
     unknown: 'Etwas ist schiefgegangen.',
   },
   nav: {
+    logoutFailed: 'Sie sind weiterhin angemeldet: {{reason}}',
     audit: 'Audit-Protokoll', dashboard: 'Übersicht', distributions: 'Distributionen', hosts: 'Hosts', jobs: 'Aufträge',
     language: 'Sprache', live: 'Live', liveOff: 'Live-Aktualisierung getrennt; Verbindung wird wiederhergestellt…',
     liveOn: 'Live-Aktualisierung verbunden', logout: 'Abmelden', main: 'Hauptmenü', menu: 'Menü', offline: 'Getrennt',

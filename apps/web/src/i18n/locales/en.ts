@@ -13,6 +13,7 @@ export const en = {
     unknown: 'Something went wrong.',
   },
   nav: {
+    logoutFailed: 'You are still signed in: {{reason}}',
     audit: 'Audit log', dashboard: 'Dashboard', distributions: 'Distributions', hosts: 'Hosts', jobs: 'Jobs',
     language: 'Language', live: 'Live', liveOff: 'Live updates are disconnected; reconnecting…',
     liveOn: 'Live updates are connected', logout: 'Log out', main: 'Main', menu: 'Menu', offline: 'Offline',

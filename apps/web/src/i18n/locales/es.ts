@@ -14,6 +14,7 @@ export const es: Translation = {
     unknown: 'Algo ha fallado.',
   },
   nav: {
+    logoutFailed: 'Sigue con la sesión iniciada: {{reason}}',
     audit: 'Registro de auditoría', dashboard: 'Panel', distributions: 'Distribuciones', hosts: 'Hosts', jobs: 'Trabajos',
     language: 'Idioma', live: 'En vivo', liveOff: 'Actualizaciones en vivo desconectadas; reconectando…',
     liveOn: 'Actualizaciones en vivo conectadas', logout: 'Cerrar sesión', main: 'Principal', menu: 'Menú',

@@ -14,6 +14,7 @@ export const fr: Translation = {
     unknown: 'Une erreur est survenue.',
   },
   nav: {
+    logoutFailed: 'Vous êtes toujours connecté : {{reason}}',
     audit: "Journal d'audit", dashboard: 'Tableau de bord', distributions: 'Distributions', hosts: 'Hôtes', jobs: 'Tâches',
     language: 'Langue', live: 'En direct', liveOff: 'Mises à jour en direct déconnectées ; reconnexion…',
     liveOn: 'Mises à jour en direct connectées', logout: 'Se déconnecter', main: 'Principal', menu: 'Menu',

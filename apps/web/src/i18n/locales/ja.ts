@@ -14,6 +14,7 @@ export const ja: Translation = {
     unknown: '問題が発生しました。',
   },
   nav: {
+    logoutFailed: 'まだサインインしたままです: {{reason}}',
     audit: '監査ログ', dashboard: 'ダッシュボード', distributions: 'ディストリビューション', hosts: 'ホスト', jobs: 'ジョブ',
     language: '言語', live: 'ライブ', liveOff: 'ライブ更新が切断されました。再接続しています…',
     liveOn: 'ライブ更新に接続中', logout: 'ログアウト', main: 'メイン', menu: 'メニュー', offline: 'オフライン',
