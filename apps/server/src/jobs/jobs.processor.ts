@@ -1,20 +1,28 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnModuleInit } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { JOBS_QUEUE, JobsService } from './jobs.service';
 import { JobsSettings } from './jobs.settings';
 
-/** Runs delivery attempts. A job that must wait goes back to BullMQ's delayed set until `at`. */
-@Processor(JOBS_QUEUE)
-export class JobsProcessor extends WorkerHost implements OnModuleInit {
+/**
+ * Runs delivery attempts. A job that must wait goes back to BullMQ's delayed set until `at`.
+ * The worker starts only when this replica runs delivery workers (`JOB_WORKER_CONCURRENCY` > 0).
+ */
+@Processor(JOBS_QUEUE, { autorun: false })
+export class JobsProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger('JobsWorker');
 
   constructor(private readonly jobs: JobsService, private readonly settings: JobsSettings) {
     super();
   }
 
-  onModuleInit(): void {
+  onApplicationBootstrap(): void {
+    if (!this.settings.runsWorker) {
+      this.logger.log('JOB_WORKER_CONCURRENCY=0: this replica runs no delivery worker; another replica delivers queued jobs');
+      return;
+    }
     this.worker.concurrency = this.settings.workerConcurrency;
+    this.worker.run().catch((e: unknown) => this.logger.error(`delivery worker stopped: ${(e as Error).message}`));
   }
 
   async process(job: Job<{ jobId: string }>, token?: string): Promise<void> {

@@ -9,6 +9,7 @@ export class JobsSettings {
   readonly redeliverMs: number;
   readonly blockedRetryMs = 1000;
   readonly reconcileIntervalMs: number;
+  /** Delivery attempts this replica runs at once; 0 means it runs no delivery worker. */
   readonly workerConcurrency: number;
 
   constructor(c: EnvironmentVariables) {
@@ -17,5 +18,10 @@ export class JobsSettings {
     this.redeliverMs = c.JOB_REDELIVER_SECONDS * 1000;
     this.reconcileIntervalMs = c.JOB_RECONCILE_SECONDS * 1000;
     this.workerConcurrency = c.JOB_WORKER_CONCURRENCY;
+  }
+
+  /** Whether this replica takes delivery attempts from the queue. */
+  get runsWorker(): boolean {
+    return this.workerConcurrency > 0;
   }
 }
