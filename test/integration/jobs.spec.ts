@@ -112,5 +112,67 @@ describe('jobs on PostgreSQL', () => {
     await repo.markDispatched(jobsA[0].id, { step: 'dispatched', message: 'x' });
     await repo.recordProgress(step(jobsA[1], 1));
     expect(await Promise.all([repo.countActiveForHost(a), repo.countActiveForHost(b), repo.countActiveForHost(a)])).toEqual([2, 0, 2]);
+    await repo.finish(jobsA[0].id, { status: 'succeeded' });
+    expect(await repo.countActiveForHost(a)).toBe(1);
+  });
+
+  /** Inserts jobs one statement each, so each has its own createdAt, oldest first. */
+  const oneByOne = async (hostId: string, overs: Partial<NewJob>[]): Promise<JobEntity[]> => {
+    const out: JobEntity[] = [];
+    for (const over of overs) out.push((await repo.insertQueued([newJob(hostId, over)], { step: 'queued', message: 'queued by alice' }))[0].job);
+    return out;
+  };
+
+  it('holds a job back while an older open job of the same child on the same host exists, and only then', async () => {
+    const host = await newHost();
+    const otherHost = await newHost();
+    const [vm1a, vm2, vm1b, plain, vm1c] = await oneByOne(host, [{ serialKey: 'vm1' }, { serialKey: 'vm2' }, { serialKey: 'vm1' }, {}, { serialKey: 'vm1' }]);
+    const [elsewhere] = await oneByOne(otherHost, [{ serialKey: 'vm1' }]);
+    const held = () => Promise.all([vm1a, vm2, vm1b, plain, vm1c, elsewhere].map((j) => repo.hasEarlierOpenInSerial(j)));
+    expect(await held()).toEqual([false, false, true, false, true, false]);
+    // Still open once delivered: the next job of vm1 keeps waiting until it finishes.
+    await repo.markDispatched(vm1a.id, { step: 'dispatched', message: 'x' });
+    expect(await held()).toEqual([false, false, true, false, true, false]);
+    await repo.finish(vm1a.id, { status: 'failed', error: 'boom' });
+    expect(await held()).toEqual([false, false, false, false, true, false]);
+    await repo.finish(vm1b.id, { status: 'cancelled' });
+    expect((await held())[4]).toBe(false);
+  });
+
+  it('orders jobs created in one statement (one createdAt) by id, the same way both order checks and the reconnect list do', async () => {
+    const host = await newHost();
+    const made = await repo.insertQueued([newJob(host, { serialKey: 'vm1' }), newJob(host, { serialKey: 'vm1' }), newJob(host, { serialKey: 'vm1' })], { step: 'queued', message: 'q' });
+    const open = await repo.listOpenForHost(host);
+    expect(new Set(open.map((j) => j.createdAt.getTime())).size).toBe(1);
+    expect(open.map((j) => j.id)).toEqual(made.map((r) => r.job.id).sort());
+    expect(await Promise.all(open.map((j) => repo.hasEarlierOpenInSerial(j)))).toEqual([false, true, true]);
+    // The first vm1 job could go now, so a younger queued job of the host waits for it.
+    const [younger] = await oneByOne(host, [{}]);
+    expect(await Promise.all([...open, younger].map((j) => repo.hasEarlierQueuedToSend(j)))).toEqual([false, true, true, true]);
+  });
+
+  it('holds a queued job back while an older queued job of its host could be sent first, not for one that cannot', async () => {
+    const host = await newHost();
+    const otherHost = await newHost();
+    const [running] = await oneByOne(host, [{ serialKey: 'vm1' }]);
+    await repo.markDispatched(running.id, { step: 'dispatched', message: 'x' });
+    const [vm1Waiting, expiredOne, cancelledOne, first, second] = await oneByOne(host, [
+      { serialKey: 'vm1' }, { deadlineAt: new Date(Date.now() - 1000) }, {}, {}, {},
+    ]);
+    await repo.requestCancel(cancelledOne.id);
+    const [elsewhere] = await oneByOne(otherHost, [{}]);
+    const waits = () => Promise.all([vm1Waiting, first, second, elsewhere].map((j) => repo.hasEarlierQueuedToSend(j)));
+    // vm1Waiting must wait for `running` (its child) and so holds nobody back; an expired or cancelled
+    // job is about to be finished, not sent. `second` waits for `first`; another host's job for nothing.
+    expect(await waits()).toEqual([false, false, true, false]);
+    await repo.markDispatched(first.id, { step: 'dispatched', message: 'x' });
+    expect(await waits()).toEqual([false, false, false, false]);
+    // Once vm1's running job finishes, its waiting job could go: younger queued jobs wait for it.
+    await repo.finish(running.id, { status: 'succeeded' });
+    const [third] = await oneByOne(host, [{}]);
+    expect(await repo.hasEarlierQueuedToSend(third)).toBe(true);
+    await repo.markDispatched(vm1Waiting.id, { step: 'dispatched', message: 'x' });
+    await repo.markDispatched(second.id, { step: 'dispatched', message: 'x' });
+    expect(await repo.hasEarlierQueuedToSend(third)).toBe(false);
   });
 });

@@ -239,12 +239,34 @@ export class JobsRepository {
     return (await this.activeByHost.call(hostId)) ?? 0;
   }
 
-  /** True when an older open job with the same serial key must finish first. */
+  /**
+   * True when an older open job with the same serial key must finish first. Order is compared on the
+   * stored row (microsecond `createdAt`, then id), never on a value rounded through JavaScript.
+   */
   async hasEarlierOpenInSerial(job: JobEntity): Promise<boolean> {
     if (!job.serialKey) return false;
     const rows = await this.repo.query(
-      `SELECT 1 FROM jobs WHERE "serialKey" = $1 AND "hostId" = $2 AND status IN (${OPEN}) AND ("createdAt", id) < ($3, $4) LIMIT 1`,
-      [job.serialKey, job.hostId, job.createdAt, job.id],
+      `SELECT 1 FROM jobs o JOIN jobs me ON me.id = $1
+        WHERE o."serialKey" = me."serialKey" AND o."hostId" = me."hostId" AND o.status IN (${OPEN}) AND (o."createdAt", o.id) < (me."createdAt", me.id) LIMIT 1`,
+      [job.id],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * True when an older queued job of the same host could be sent now and so must go first (creation
+   * order): one that is not cancelled, not past its deadline, and not itself held back by an older open
+   * job with its serial key. The host's concurrency limit holds both back alike and is not looked at.
+   */
+  async hasEarlierQueuedToSend(job: JobEntity): Promise<boolean> {
+    const rows = await this.repo.query(
+      `SELECT 1 FROM jobs o JOIN jobs me ON me.id = $1
+        WHERE o."hostId" = me."hostId" AND o.status = 'queued' AND (o."createdAt", o.id) < (me."createdAt", me.id)
+          AND o."cancelRequestedAt" IS NULL AND o."deadlineAt" > now()
+          AND NOT (o."serialKey" IS NOT NULL AND EXISTS (
+            SELECT 1 FROM jobs p WHERE p."hostId" = o."hostId" AND p."serialKey" = o."serialKey" AND p.status IN (${OPEN}) AND (p."createdAt", p.id) < (o."createdAt", o.id)))
+        LIMIT 1`,
+      [job.id],
     );
     return rows.length > 0;
   }

@@ -46,6 +46,7 @@ function setup(job: JobEntity = makeJob()) {
     listOpenForHost: jest.fn(async () => [job]),
     countActiveForHost: jest.fn(async () => 0),
     hasEarlierOpenInSerial: jest.fn(async () => false),
+    hasEarlierQueuedToSend: jest.fn(async () => false),
     countRedispatch: jest.fn(async () => undefined),
     listOpen: jest.fn(async () => []),
   };
@@ -212,6 +213,41 @@ describe('JobsService', () => {
     expect(channel.sendCommand).toHaveBeenCalledWith(HOST, expect.objectContaining({ jobId: waiting.id }), 1000);
   });
 
+  it('holds a job back while an older queued job of its host can go first', async () => {
+    const { service, channel, jobs } = setup();
+    jobs.hasEarlierQueuedToSend.mockResolvedValueOnce(true);
+    expect(await service.deliver('x')).toEqual({ done: false, at: expect.any(Number) });
+    expect(channel.sendCommand).not.toHaveBeenCalled();
+    expect(jobs.hasEarlierQueuedToSend).toHaveBeenCalledWith(expect.objectContaining({ id: makeJob().id }));
+  });
+
+  it('delivers a host\'s open jobs in one pass at a time, oldest first, expiring and cancelling stale ones instead of sending them', async () => {
+    const ids = ['a', 'b', 'c', 'd'].map((c) => `${c.repeat(8)}-${c.repeat(4)}-4${c.repeat(3)}-8${c.repeat(3)}-${c.repeat(12)}`);
+    const open = [
+      makeJob({ id: ids[0] }),
+      makeJob({ id: ids[1], deadlineAt: new Date(Date.now() - 1) }),
+      makeJob({ id: ids[2], cancelRequestedAt: new Date() }),
+      makeJob({ id: ids[3] }),
+    ];
+    const { service, channel, jobs } = setup();
+    jobs.listOpenForHost.mockResolvedValue(open);
+    const sent: string[] = [];
+    let inFlight = 0;
+    (channel.sendCommand as jest.Mock).mockImplementation(async (_h: string, p: { jobId: string }) => {
+      expect(++inFlight).toBe(1);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      sent.push(p.jobId);
+      return { state: 'accepted' as const };
+    });
+    await Promise.all([service.deliverOpenJobs(HOST), service.deliverOpenJobs(HOST), service.deliverOpenJobs(HOST)]);
+    // The two calls during the first pass make one more pass, after it.
+    expect(jobs.listOpenForHost).toHaveBeenCalledTimes(2);
+    expect(sent).toEqual([ids[0], ids[3], ids[0], ids[3]]);
+    expect(jobs.finish).toHaveBeenCalledWith(ids[1], expect.objectContaining({ status: 'expired' }));
+    expect(jobs.finish).toHaveBeenCalledWith(ids[2], expect.objectContaining({ status: 'cancelled' }));
+  });
+
   it('stores each progress step once and moves the job to running', async () => {
     const { service, jobs, ui } = setup();
     const p = { jobId: makeJob().id, seq: 1, step: 'collect', message: 'collecting facts', percent: 50, at: new Date().toISOString() };
@@ -249,6 +285,14 @@ describe('JobsService', () => {
     expect(ack).toEqual({ ok: false, error: expect.stringContaining('echoed') });
     expect(applied).toEqual([]);
     expect(jobs.finish).toHaveBeenCalledWith(makeJob().id, expect.objectContaining({ status: 'failed', error: expect.stringContaining('invalid result') }));
+  });
+
+  it('stores a job the agent reports expired (its deadline passed in the agent\'s queue) as expired, with the agent\'s reason', async () => {
+    const { service, jobs, applied } = setup(makeJob({ status: 'dispatched' }));
+    const error = "expired: the job's deadline (2026-01-01T00:00:00.000Z) passed before it could start on the host; nothing was run";
+    expect(await service.onResult(HOST, { jobId: makeJob().id, status: 'expired', error, finishedAt: new Date().toISOString() })).toEqual({ ok: true });
+    expect(jobs.finish).toHaveBeenCalledWith(makeJob().id, expect.objectContaining({ status: 'expired', error }));
+    expect(applied).toEqual([]);
   });
 
   it('acknowledges a re-sent result of a finished job without storing it again', async () => {

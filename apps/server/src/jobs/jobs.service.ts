@@ -47,6 +47,9 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private reconcileTimer?: NodeJS.Timeout;
   /** Hosts with a job this replica held back (serial key or host concurrency): a finish here sends it at once. */
   private readonly hostsWithWaitingJobs = new Set<string>();
+  /** The running deliverOpenJobs pass of each host, and hosts that asked for one more pass meanwhile. */
+  private readonly hostPasses = new Map<string, Promise<void>>();
+  private readonly hostsToPassAgain = new Set<string>();
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -191,14 +194,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (!job || FINAL_JOB_STATUSES.includes(job.status)) return { done: true };
     const now = Date.now();
     if (job.status === 'queued') {
-      if (job.cancelRequestedAt) return this.finishDone(job, { status: 'cancelled', error: 'cancelled before it reached the host' });
-      if (now >= job.deadlineAt.getTime()) {
-        return this.finishDone(job, {
-          status: 'expired',
-          error: `expired: the host did not take the job before its deadline (${job.deadlineAt.toISOString()}); it was offline or busy`,
-        });
-      }
-      const sent = await this.send(job);
+      const sent = await this.attemptQueued(job);
+      if (sent === 'finished' || sent === 'refused') return { done: true };
       if (sent === 'blocked') return { done: false, at: now + this.settings.blockedRetryMs };
       if (sent === 'offline') return { done: false, at: Math.min(job.deadlineAt.getTime(), now + this.settings.redeliverMs) };
       return { done: false, at: now + this.settings.redeliverMs };
@@ -216,11 +213,35 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return { done: false, at: Math.min(since + maxRunMs + 1000, now + this.settings.redeliverMs) };
   }
 
-  /** Delivers a host's open jobs in creation order when its agent (re)connects. */
-  async deliverOpenJobs(hostId: string): Promise<void> {
+  /**
+   * Delivers a host's open jobs in creation order when its agent (re)connects, or when a job it was
+   * waiting for went out or finished. One pass per host at a time on this replica: a call during a
+   * pass makes one more pass after it, instead of a second one interleaved with it.
+   */
+  deliverOpenJobs(hostId: string): Promise<void> {
+    const running = this.hostPasses.get(hostId);
+    if (running) {
+      this.hostsToPassAgain.add(hostId);
+      return running;
+    }
+    const pass = (async () => {
+      try {
+        do {
+          this.hostsToPassAgain.delete(hostId);
+          await this.deliverOpenJobsOnce(hostId);
+        } while (this.hostsToPassAgain.has(hostId));
+      } finally {
+        this.hostPasses.delete(hostId);
+      }
+    })();
+    this.hostPasses.set(hostId, pass);
+    return pass;
+  }
+
+  private async deliverOpenJobsOnce(hostId: string): Promise<void> {
     for (const job of await this.jobs.listOpenForHost(hostId)) {
       if (job.cancelRequestedAt && job.status !== 'queued') await this.channel.cancelJob(hostId, job.id, this.settings.ackTimeoutMs);
-      else if (job.status === 'queued' && (await this.send(job)) === 'offline') return;
+      else if (job.status === 'queued' && (await this.attemptQueued(job)) === 'offline') return;
     }
   }
 
@@ -241,7 +262,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (!job || job.hostId !== hostId) return { ok: false, error: `unknown job ${r.jobId}` };
     if (FINAL_JOB_STATUSES.includes(job.status)) return { ok: true }; // a re-sent result: stored already
     if (r.status !== 'succeeded') {
-      await this.finish(job, { status: r.status, error: r.error ?? (r.status === 'cancelled' ? 'cancelled' : 'failed without a message'), failedStep: r.failedStep ?? null, result: r.result ?? null });
+      await this.finish(job, { status: r.status, error: r.error ?? { cancelled: 'cancelled', expired: 'expired on the host before it started', failed: 'failed without a message' }[r.status], failedStep: r.failedStep ?? null, result: r.result ?? null });
       return { ok: true };
     }
     const def = this.types.get(job.type);
@@ -265,9 +286,29 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return { ok: true };
   }
 
-  /** Sends the command unless the job must wait; the agent's journal makes a repeat harmless. */
+  /** A queued job: cancelled or expired when it should be, else sent unless it must wait. */
+  private async attemptQueued(job: JobEntity): Promise<'finished' | 'sent' | 'blocked' | 'offline' | 'refused'> {
+    if (job.cancelRequestedAt) {
+      await this.finish(job, { status: 'cancelled', error: 'cancelled before it reached the host' });
+      return 'finished';
+    }
+    if (Date.now() >= job.deadlineAt.getTime()) {
+      await this.finish(job, {
+        status: 'expired',
+        error: `expired: the host did not take the job before its deadline (${job.deadlineAt.toISOString()}); it was offline or busy`,
+      });
+      return 'finished';
+    }
+    return this.send(job);
+  }
+
+  /**
+   * Sends the command unless the job must wait; the agent's journal makes a repeat harmless. A queued
+   * job waits for an older queued job of its host that could go now (creation order, whichever replica
+   * or path sends them), for an older open job with its serial key, and for a free slot on its host.
+   */
   private async send(job: JobEntity): Promise<'sent' | 'blocked' | 'offline' | 'refused'> {
-    if (job.status === 'queued' && ((await this.jobs.hasEarlierOpenInSerial(job)) || (await this.jobs.countActiveForHost(job.hostId)) >= this.settings.hostConcurrency)) {
+    if (job.status === 'queued' && ((await this.jobs.hasEarlierQueuedToSend(job)) || (await this.jobs.hasEarlierOpenInSerial(job)) || (await this.jobs.countActiveForHost(job.hostId)) >= this.settings.hostConcurrency)) {
       this.hostsWithWaitingJobs.add(job.hostId);
       return 'blocked';
     }
@@ -282,6 +323,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (job.status === 'queued') {
       const dispatched = await this.jobs.markDispatched(job.id, { step: 'dispatched', message: ack.state === 'duplicate' ? 'the agent already had it' : 'delivered to the agent' });
       if (dispatched) this.publish(dispatched);
+      // A younger job held back here may have been waiting for this one to go out first.
+      if (dispatched && this.hostsWithWaitingJobs.delete(job.hostId)) void this.deliverOpenJobs(job.hostId).catch(() => undefined);
     } else {
       await this.jobs.countRedispatch(job.id);
     }
