@@ -4,6 +4,8 @@
  * a Redis restart, offline hosts and a second replica.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from 'pg';
 import { login, ApiClient } from '../support/api';
 import { startAgent, AgentProcess } from '../support/agent';
@@ -17,6 +19,9 @@ interface Job {
   hostId: string;
   error: string | null;
   dispatchCount: number;
+  createdAt: string;
+  dispatchedAt: string | null;
+  finishedAt: string | null;
   events: { seq: number | null; source: string; step: string; message: string }[];
 }
 
@@ -53,6 +58,25 @@ async function finished(api: ApiClient, id: string, timeoutMs = 30_000): Promise
   }, timeoutMs, 150);
 }
 
+async function hostOffline(api: ApiClient, hostId: string): Promise<void> {
+  await waitFor('host offline', async () => !((await api.get(`/api/hosts/${hostId}`)).body as { online: boolean }).online);
+}
+
+/** Which of `jobIds` the agent accepted, in the order it accepted them, from its own log. */
+const acceptedOrder = (agent: AgentProcess, jobIds: string[]) =>
+  agent.logs().split('\n').filter((l) => l.includes('job accepted')).map((l) => jobIds.find((id) => l.includes(id))).filter(Boolean);
+
+/** Results the agent holds in its outbox (on disk, in its state dir) until the server acknowledges them. */
+const outboxResults = (agent: AgentProcess) => {
+  const dir = path.join(agent.stateDir, 'outbox');
+  return readdirSync(dir).filter((n) => n.endsWith('.json'))
+    .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as { event: string; payload: { jobId: string; status: string } })
+    .filter((e) => e.event === 'job.result').map((e) => e.payload);
+};
+
+/** The server's own steps of a job, in stored order. */
+const serverSteps = (job: Job) => job.events.filter((e) => e.source === 'server').map((e) => e.step);
+
 /** Agent-side steps of a job, in stored order. */
 const agentSteps = (job: Job) => job.events.filter((e) => e.source === 'agent');
 /** How often the agent started carrying out a job, from its own log. */
@@ -78,25 +102,73 @@ describe('job pipeline', () => {
 
   it('runs a job on an online agent with its progress in order, through either replica', async () => {
     const prefix = uniqueRedisPrefix('jobs');
-    server = await startServer({ databaseUrl: db.url, redisPrefix: prefix });
+    // The agent's replica runs no delivery worker: a job created through B can only reach the agent by
+    // B's worker emitting through the socket.io Redis adapter.
+    server = await startServer({ databaseUrl: db.url, redisPrefix: prefix, env: { JOB_WORKER_CONCURRENCY: '0' } });
     const replicaB = await startServer({ databaseUrl: db.url, redisPrefix: prefix });
     others.push(replicaB);
+    expect(server.logs()).toContain('this replica runs no delivery worker');
     const apiA = await login(server.url);
     const apiB = await login(replicaB.url);
     const { agent, hostId } = await approvedAgent(server, apiA);
     agents.push(agent);
 
-    const viaA = await finished(apiA, (await refresh(apiA, hostId)).id);
-    expect(viaA.status).toBe('succeeded');
-    const seqs = agentSteps(viaA).map((e) => e.seq);
-    expect(seqs.length).toBeGreaterThanOrEqual(2);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a! - b!));
-    expect(viaA.events.map((e) => e.step)).toEqual(expect.arrayContaining(['queued', 'dispatched', 'succeeded']));
+    const inOrder = (job: Job) => {
+      expect(job.status).toBe('succeeded');
+      const seqs = agentSteps(job).map((e) => e.seq);
+      expect(seqs.length).toBeGreaterThanOrEqual(2);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a! - b!));
+      expect(serverSteps(job)).toEqual(['queued', 'dispatched', 'succeeded']);
+      const steps = job.events.map((e) => e.step);
+      expect(steps.indexOf('dispatched')).toBeLessThan(steps.indexOf(agentSteps(job)[0].step));
+      expect(steps[steps.length - 1]).toBe('succeeded');
+      expect(job.dispatchCount).toBe(1);
+    };
+    inOrder(await finished(apiA, (await refresh(apiA, hostId)).id));
 
     // Created on replica B while the agent is connected to replica A; visible through both.
     const viaB = await finished(apiB, (await refresh(apiB, hostId)).id);
-    expect(viaB.status).toBe('succeeded');
-    expect(((await apiA.get(`/api/jobs/${viaB.id}`)).body as Job).status).toBe('succeeded');
+    inOrder(viaB);
+    const seenFromA = (await apiA.get(`/api/jobs/${viaB.id}`)).body as Job;
+    expect(seenFromA).toMatchObject({ status: 'succeeded', hostId, dispatchedAt: viaB.dispatchedAt, finishedAt: viaB.finishedAt });
+    expect(seenFromA.events).toEqual(viaB.events);
+    expect(runsOf(agent, viaB.id)).toBe(1);
+  });
+
+  it('delivers the jobs queued for an offline host in creation order when it connects, and lists them by status and page', async () => {
+    // Short re-delivery and room for all at once: the worker's own attempts (every second for each job)
+    // race the reconnect delivery, and no host limit holds any job back.
+    const n = 16;
+    server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('jobs'), env: { JOB_REDELIVER_SECONDS: '1', JOB_HOST_CONCURRENCY: String(n) } });
+    const api = await login(server.url);
+    const { agent, hostId } = await approvedAgent(server, api);
+    agents.push(agent);
+    await agent.kill('SIGTERM');
+    await hostOffline(api, hostId);
+
+    const queued: Job[] = [];
+    for (let i = 0; i < n; i++) queued.push(await refresh(api, hostId));
+    await new Promise((r) => setTimeout(r, 1500));
+    const listed = (q: Record<string, string | number>) => api.get('/api/jobs', { hostId, ...q }).then((r) => r.body as { items: Job[]; total: number });
+    expect((await listed({ status: 'queued' })).total).toBe(n);
+    expect((await listed({ status: 'succeeded' })).total).toBe(0);
+
+    await agent.restart();
+    const done: Job[] = [];
+    for (const j of queued) done.push(await finished(api, j.id));
+    expect(done.map((j) => j.status)).toEqual(Array(n).fill('succeeded'));
+    const ids = queued.map((j) => j.id);
+    const byDispatch = [...done].sort((a, b) => Date.parse(a.dispatchedAt!) - Date.parse(b.dispatchedAt!)).map((j) => j.id);
+    expect(byDispatch).toEqual(ids);
+    expect(acceptedOrder(agent, ids)).toEqual(ids);
+
+    // Newest first, paged; the status filter sees them all succeeded now.
+    expect((await listed({ status: 'queued' })).total).toBe(0);
+    const pages = [await listed({ status: 'succeeded', limit: 10, offset: 0 }), await listed({ status: 'succeeded', limit: 10, offset: 10 })];
+    expect(pages.map((p) => p.total)).toEqual([n, n]);
+    expect(pages.map((p) => p.items.length)).toEqual([10, n - 10]);
+    expect(pages.flatMap((p) => p.items.map((j) => j.id))).toEqual([...ids].reverse());
+    expect((await listed({ status: 'failed' })).items).toEqual([]);
   });
 
   it('finishes a job once when the agent is killed while running it', async () => {
@@ -123,19 +195,45 @@ describe('job pipeline', () => {
     const inFlight = await refresh(api, hostId);
     await waitFor('the job to run', async () => ((await api.get(`/api/jobs/${inFlight.id}`)).body as Job).status === 'running');
     await server.stop('SIGKILL');
-    // While the server is down, the agent finishes and keeps its result in the outbox.
-    await new Promise((r) => setTimeout(r, 3000));
+    // While the server is down, the agent finishes and holds the result in its outbox on disk.
+    await waitFor('the result in the agent\'s outbox', () => outboxResults(agent).some((r) => r.jobId === inFlight.id && r.status === 'succeeded'), 15_000);
+    await agent.kill('SIGTERM');
+    expect(outboxResults(agent).map((r) => r.jobId)).toEqual([inFlight.id]);
+
     server = await server.restart();
     const api2 = await login(server.url);
+    // The result has not reached the server: the job is still running there.
+    expect(((await api2.get(`/api/jobs/${inFlight.id}`)).body as Job).status).toBe('running');
+    // The agent is stopped, so these cannot be delivered: they stay queued.
     const queued = [await refresh(api2, hostId), await refresh(api2, hostId), await refresh(api2, hostId)];
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const j of queued) expect(((await api2.get(`/api/jobs/${j.id}`)).body as Job).status).toBe('queued');
     await server.stop('SIGKILL');
+
     server = await server.restart();
+    await agent.restart();
     const api3 = await login(server.url);
     for (const j of [inFlight, ...queued]) {
       const done = await finished(api3, j.id, 60_000);
       expect(done.status).toBe('succeeded');
+      expect(done.events.filter((e) => e.step === 'succeeded')).toHaveLength(1);
       expect(runsOf(agent, j.id)).toBe(1);
     }
+    await waitFor('the outbox to drain', () => outboxResults(agent).length === 0);
+  });
+
+  it('runs one job at a time on a host with JOB_HOST_CONCURRENCY=1: the second waits until the first finishes', async () => {
+    server = await startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('jobs'), env: { JOB_HOST_CONCURRENCY: '1' } });
+    const api = await login(server.url);
+    const { agent, hostId } = await approvedAgent(server, api, { SYSFLEET_AGENT_STEP_DELAY_MS: '500' });
+    agents.push(agent);
+    const first = await refresh(api, hostId);
+    const second = await refresh(api, hostId);
+    await waitFor('the first job to run', async () => ((await api.get(`/api/jobs/${first.id}`)).body as Job).status === 'running');
+    expect(((await api.get(`/api/jobs/${second.id}`)).body as Job).status).toBe('queued');
+    const [a, b] = [await finished(api, first.id), await finished(api, second.id)];
+    expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
+    expect(Date.parse(b.dispatchedAt!)).toBeGreaterThanOrEqual(Date.parse(a.finishedAt!));
   });
 
   it('completes queued jobs after Redis restarts', async () => {
@@ -162,7 +260,7 @@ describe('job pipeline', () => {
     const { agent, hostId } = await approvedAgent(server, api);
     agents.push(agent);
     await agent.kill('SIGTERM');
-    await waitFor('host offline', async () => !((await api.get(`/api/hosts/${hostId}`)).body as { online: boolean }).online);
+    await hostOffline(api, hostId);
     const queued = [await refresh(api, hostId), await refresh(api, hostId)];
     // Redis without persistence comes back empty: the queue must be rebuilt from Postgres.
     await stopRedis();
@@ -193,6 +291,11 @@ describe('job pipeline', () => {
     const expires = await finished(api, (await refresh(api, hostId)).id, 20_000);
     expect(expires.status).toBe('expired');
     expect(expires.error).toMatch(/deadline/);
+  });
+
+  it('refuses to start when JOB_DEADLINES names a job type it does not know', async () => {
+    await expect(startServer({ databaseUrl: db.url, redisPrefix: uniqueRedisPrefix('jobs'), env: { JOB_DEADLINES: 'inventory.refresh=60,inventory.refrsh=60' } }))
+      .rejects.toThrow('JOB_DEADLINES: unknown job type "inventory.refrsh"');
   });
 
   it('returns one job for two POSTs with the same Idempotency-Key, and cancels a running job', async () => {
