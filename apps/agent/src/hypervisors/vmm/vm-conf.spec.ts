@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { configureSimulation, readSimState } from '@sysfleet/host-sim';
 import { HostTools } from '../host';
 import { recordingContext, simulatedHost } from '../testing';
-import { definedVms, renderVmStanza, VmConf, vmConfWithNetwork, vmConfWithVm } from './vm-conf';
+import { childSwitch, definedVms, readVmConfNetwork, renderVmStanza, VmConf, vmConfWithNetwork, vmConfWithVm } from './vm-conf';
 import { VmmDriver } from './vmm.driver';
 
 jest.setTimeout(30_000);
@@ -16,6 +16,25 @@ describe('vm.conf sysfleet block', () => {
   it('renders one vm.conf(5) stanza per child', () => {
     expect(web1).toBe('vm "web1" {\n\tdisable\n\tmemory 512M\n\tdisk "/var/vmm/sysfleet/web1/disk.qcow2"\n\tcdrom "/var/vmm/sysfleet/web1/seed.iso"\n\tlocal interface\n}\n');
     expect(() => renderVmStanza({ name: 'x', memoryMb: 1, disk: '/a"b' })).toThrow(/cannot be written to vm.conf/);
+  });
+
+  it('puts the interface on the sysfleet switch when the host network is bridged or routed, a local interface otherwise', () => {
+    const stanza = (conf: string | null) => {
+      const sw = childSwitch(readVmConfNetwork(conf));
+      return renderVmStanza({ name: 'web1', memoryMb: 512, disk: '/var/vmm/d.qcow2', ...(sw ? { switch: sw } : {}) });
+    };
+    const onSwitch = 'vm "web1" {\n\tdisable\n\tmemory 512M\n\tdisk "/var/vmm/d.qcow2"\n\tinterface {\n\t\tswitch "sysfleet"\n\t}\n}\n';
+    const local = 'vm "web1" {\n\tdisable\n\tmemory 512M\n\tdisk "/var/vmm/d.qcow2"\n\tlocal interface\n}\n';
+    const block = (network: string) => `# BEGIN sysfleet\n${network}# END sysfleet\n`;
+    expect(stanza(block('# network: bridged em0\nswitch "sysfleet" {\n\tinterface bridge0\n}\n'))).toBe(onSwitch);
+    expect(stanza(block('# network: routed 10.77.0.0/24\nswitch "sysfleet" {\n\tinterface bridge0\n}\n'))).toBe(onSwitch);
+    expect(stanza(block('# network: local (VMs get a local interface, vmctl start -L / "local interface")\n'))).toBe(local);
+    expect(stanza(null)).toBe(local);
+    expect(stanza(OPERATOR)).toBe(local);
+    // A stanza with its inner interface block is still split and replaced as one.
+    expect(definedVms(vmConfWithVm(OPERATOR, 'web1', onSwitch))).toEqual(['web1']);
+    expect(vmConfWithVm(vmConfWithVm(OPERATOR, 'web1', onSwitch), 'web1', null)).toBe(OPERATOR);
+    expect(() => renderVmStanza({ name: 'x', memoryMb: 1, disk: '/a', switch: 'a" {' })).toThrow(/switch name/);
   });
 
   it('adds and removes stanzas inside the block, keeping every other line byte-identical', () => {

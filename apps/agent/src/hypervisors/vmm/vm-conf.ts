@@ -9,12 +9,35 @@ import { HostTools, hostPath, markedBlock, progress, replaceMarkedBlock } from '
  * vmd forgets a VM that vm.conf does not define once it stops, so every child is defined here.
  */
 
+/** Default subnet of the routed network (vether0 holds .1; guests are NATed out through pf). */
+export const DEFAULT_ROUTED_SUBNET = '10.42.0.0/24';
+/** The vmd switch configure-network defines for the bridged and routed modes (on bridge0). */
+export const VMD_SWITCH = 'sysfleet';
+
+export type VmdNetworkConfig = { mode: 'local' } | { mode: 'bridged'; interface: string } | { mode: 'routed'; subnet: string };
+
+/** What the managed vm.conf block says; absent means vmd's default, local interfaces (-L). */
+export function readVmConfNetwork(vmConf: string | null): VmdNetworkConfig {
+  const block = vmConf === null ? null : markedBlock(vmConf);
+  const mode = block && /^# network: (local|bridged|routed)(?: (\S+))?$/m.exec(block);
+  if (!mode || mode[1] === 'local') return { mode: 'local' };
+  if (mode[1] === 'bridged') return { mode: 'bridged', interface: mode[2] ?? '' };
+  return { mode: 'routed', subnet: mode[2] ?? DEFAULT_ROUTED_SUBNET };
+}
+
+/** The vmd switch a new child's interface joins under this network set-up; undefined: a local interface. */
+export function childSwitch(network: VmdNetworkConfig): string | undefined {
+  return network.mode === 'local' ? undefined : VMD_SWITCH;
+}
+
 export interface VmDefinition {
   name: string;
   memoryMb: number;
   disk: string;
   /** Attached as the VM's CD-ROM (a cloud image's cidata seed). */
   cdrom?: string;
+  /** The vmd switch its interface joins (bridged / routed host networks); absent: a vmd local interface. */
+  switch?: string;
 }
 
 /** Paths go into vm.conf inside double quotes: nothing that could end the string or the line. */
@@ -23,11 +46,18 @@ function quotedPath(path: string): string {
   return `"${path}"`;
 }
 
-/** One vm.conf(5) stanza. `disable`: vmd does not boot it by itself (at vmd start or `vmctl reload`); the agent starts it. */
+/**
+ * One vm.conf(5) stanza. `disable`: vmd does not boot it by itself (at vmd start or `vmctl reload`); the agent starts it.
+ * Its one interface is a vmd local interface, or on `switch` (vm.conf(5): `interface { switch "name" }`).
+ */
 export function renderVmStanza(vm: VmDefinition): string {
   const lines = [`vm "${vm.name}" {`, '\tdisable', `\tmemory ${vm.memoryMb}M`, `\tdisk ${quotedPath(vm.disk)}`];
   if (vm.cdrom) lines.push(`\tcdrom ${quotedPath(vm.cdrom)}`);
-  lines.push('\tlocal interface', '}');
+  if (vm.switch !== undefined) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(vm.switch)) throw new StepError('vm-conf', `switch name ${JSON.stringify(vm.switch.slice(0, 200))} cannot be written to vm.conf`);
+    lines.push('\tinterface {', `\t\tswitch "${vm.switch}"`, '\t}');
+  } else lines.push('\tlocal interface');
+  lines.push('}');
   return lines.join('\n') + '\n';
 }
 

@@ -68,6 +68,18 @@ describe('vmd OpenBSD child create against the simulated host', () => {
     expect(readSimState(host.stateDir).machines.map((m) => m.name)).not.toContain('bsd1');
   });
 
+  it('on a routed host the VM\'s vm.conf stanza joins the sysfleet switch instead of a local interface, and vmd accepts it', async () => {
+    await driver.configureNetwork({ type: 'vmm', mode: 'routed' }, recordingContext());
+    const err = await driver.children.create({ ...params(), keepOnFailure: true }, recordingContext()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ step: 'wait-ssh' });
+    const vmConf = readFileSync(join(host.hostRoot, 'etc/vm.conf'), 'utf8');
+    const stanza = vmConf.slice(vmConf.indexOf('vm "bsd1" {'));
+    expect(stanza).toMatch(/^vm "bsd1" \{\n\tdisable\n\tmemory 256M\n\tdisk "[^"]+\/bsd1\/disk\.qcow2"\n\tinterface \{\n\t\tswitch "sysfleet"\n\t\}\n\}\n# END sysfleet\n$/);
+    expect(vmConf).toContain('switch "sysfleet" {\n\tinterface bridge0\n}\n');
+    // vmd read it (vmctl reload) and knows the VM.
+    expect(readSimState(host.stateDir).settings['vmd.loaded']).toBe(vmConf);
+  });
+
   it('closes the server when the install step fails', async () => {
     configureSimulation(host.stateDir, { fail: { 'vmctl start -L': 'vmctl: start vm command failed: Cannot allocate memory' } });
     const err = await driver.children.create(params(), recordingContext()).catch((e: unknown) => e);

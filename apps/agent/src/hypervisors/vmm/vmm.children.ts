@@ -10,7 +10,7 @@ import { cachedImage, checkChildName, childTimings, CreatedResources, sleep, wit
 import { HostTools, hostPath, progress } from '../host';
 import { autoinstallPort, serveAutoinstall } from './autoinstall-server';
 import { parseArpTable, parseTapDescriptions, parseVmctlStatus, scaledToMb } from './parsers';
-import { VmConf } from './vm-conf';
+import { childSwitch, readVmConfNetwork, VmConf } from './vm-conf';
 
 /** Where a vmd child's files live: `<dir>/<name>/` (disk.qcow2, seed.iso); SYSFLEET_VMD_VM_DIR moves it. */
 export function vmdVmDir(env: NodeJS.ProcessEnv): string {
@@ -222,7 +222,9 @@ export class VmmChildren {
       // The seed stays attached on later boots: cloud-init sees the same instance-id and does nothing again.
       const cdrom = isOpenBsd(dist.installIdentifier) ? undefined : join(dir, 'seed.iso');
       made.add(`vm.conf entry ${name}`, () => this.vmConf.undefineVm(name));
-      await this.vmConf.defineVm(ctx, 'vm-conf', name, { name, memoryMb: p.memoryMb, disk, cdrom });
+      // On a bridged or routed host the VM joins the sysfleet switch; on a local one it gets a local interface.
+      const vmSwitch = childSwitch(readVmConfNetwork(await this.vmConf.read()));
+      await this.vmConf.defineVm(ctx, 'vm-conf', name, { name, memoryMb: p.memoryMb, disk, cdrom, ...(vmSwitch ? { switch: vmSwitch } : {}) });
       await this.vmctl('boot', ['start', name], ctx.signal);
       if (!isOpenBsd(dist.installIdentifier)) made.add(`VM ${name}`, async () => void (await this.tools.probe('vmctl', ['stop', '-f', name])));
       await progress(ctx, 'boot', `${name} started from its disk`, 45);

@@ -4,14 +4,12 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { HypervisorNetwork, HypervisorStatus, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
 import { tail } from '../../run';
-import { HostTools, hostFileExists, hostPath, hostPlatform, markedBlock, progress, readHostFile, replaceMarkedBlock, subnetPlan, unavailableStatus } from '../host';
+import { HostTools, hostFileExists, hostPath, hostPlatform, progress, readHostFile, replaceMarkedBlock, subnetPlan, unavailableStatus } from '../host';
 import { Hypervisor } from '../types';
 import { parseDmesgVirtualization, parseRcctlCheck, parseSysctl } from './parsers';
-import { VmConf, vmConfWithNetwork } from './vm-conf';
+import { DEFAULT_ROUTED_SUBNET, readVmConfNetwork, VmConf, vmConfWithNetwork, VmdNetworkConfig, VMD_SWITCH } from './vm-conf';
 
-/** Default subnet of the routed network (vether0 holds .1; guests are NATed out through pf). */
-export const DEFAULT_ROUTED_SUBNET = '10.42.0.0/24';
-const SWITCH = 'sysfleet';
+const SWITCH = VMD_SWITCH;
 const BRIDGE = 'bridge0';
 const VETHER = 'vether0';
 const FORWARDING = 'net.inet.ip.forwarding';
@@ -30,17 +28,6 @@ export function sysctlConfWithForwarding(text: string, on: boolean): string {
 /** True when a line of sysctl.conf other than Sysfleet's turns IPv4 forwarding on (rc(8): text after # is a comment). */
 function forwardingEnabledElsewhere(text: string): boolean {
   return text.split('\n').some((l) => l !== SYSCTL_CONF_LINE && /^\s*net\.inet\.ip\.forwarding\s*=\s*1\s*$/.test(l.replace(/#.*$/, '')));
-}
-
-type VmdNetworkConfig = { mode: 'local' } | { mode: 'bridged'; interface: string } | { mode: 'routed'; subnet: string };
-
-/** What the managed vm.conf block says; absent means vmd's default, local interfaces (-L). */
-export function readVmConfNetwork(vmConf: string | null): VmdNetworkConfig {
-  const block = vmConf === null ? null : markedBlock(vmConf);
-  const mode = block && /^# network: (local|bridged|routed)(?: (\S+))?$/m.exec(block);
-  if (!mode || mode[1] === 'local') return { mode: 'local' };
-  if (mode[1] === 'bridged') return { mode: 'bridged', interface: mode[2] ?? '' };
-  return { mode: 'routed', subnet: mode[2] ?? DEFAULT_ROUTED_SUBNET };
 }
 
 function vmConfBlock(config: VmdNetworkConfig): string {
