@@ -301,6 +301,11 @@ describe('child VMs', () => {
     const job = await runJob(`/api/hosts/${hosts.wsl!.hostId}/children`, createBody('wsl', 'deb1'));
     expect(job).toMatchObject({ status: 'succeeded' });
     expect(agentSteps(job)).toEqual(['validate', 'install', 'user', 'install-agent', 'enrol']);
+    // Each command reports its exit status and the tail of its output, as over SSH; the token never shows.
+    const done = job.events.filter((e) => e.step === 'install-agent' && /^command \d\/3 done \(exit 0\)/.test(e.message));
+    expect(done).toHaveLength(3);
+    expect(done[1].message).toMatch(new RegExp(`\n/tmp/${PREFIX}-deb1/agent\\.cjs: OK$`));
+    expect(job.events.some((e) => /sfe_[A-Za-z0-9_-]{43}/.test(e.message))).toBe(false);
     await expectLinked('wsl', 'deb1');
     const deb1 = (await children('wsl')).find((c) => c.name === 'deb1')!;
     const del = await api.delete(`/api/hosts/${hosts.wsl!.hostId}/children/${deb1.id}?deleteDisk=true`);
