@@ -156,7 +156,7 @@ describe('jobs on PostgreSQL', () => {
     const otherHost = await newHost();
     const [running] = await oneByOne(host, [{ serialKey: 'vm1' }]);
     await repo.markDispatched(running.id, { step: 'dispatched', message: 'x' });
-    const [vm1Waiting, expiredOne, cancelledOne, first, second] = await oneByOne(host, [
+    const [vm1Waiting, _expired, cancelledOne, first, second] = await oneByOne(host, [
       { serialKey: 'vm1' }, { deadlineAt: new Date(Date.now() - 1000) }, {}, {}, {},
     ]);
     await repo.requestCancel(cancelledOne.id);
