@@ -55,6 +55,25 @@ export function useDebounced(callback: () => void, delay: number): () => void {
   }, [delay]);
 }
 
+/**
+ * Runs a callback at most once per `interval` ms: the first call starts the interval, calls during it are
+ * folded into the one run at its end. A burst of live events costs one reload, and a steady stream still
+ * reloads once per interval (a debounce would wait for the stream to stop).
+ */
+export function useThrottled(callback: () => void, interval: number): () => void {
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const latest = useRef(callback);
+  latest.current = callback;
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return useCallback(() => {
+    if (timer.current !== undefined) return;
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      latest.current();
+    }, interval);
+  }, [interval]);
+}
+
 /** Keeps a value in the URL query string so filters survive reloads and can be shared. */
 export function useQueryState(params: URLSearchParams, setParams: (p: URLSearchParams) => void) {
   return useCallback(

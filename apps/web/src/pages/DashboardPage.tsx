@@ -1,10 +1,13 @@
 import { Link } from 'react-router-dom';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api';
-import { useDebounced, useResource } from '../hooks';
+import { useResource, useThrottled } from '../hooks';
 import { UiEvent, useUiEvent } from '../socket';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { CHILD_STATES, HOST_ROLES } from '../types';
+
+/** The most often live events refresh the counts. */
+export const REFRESH_INTERVAL_MS = 1000;
 
 interface Counts {
   online: number;
@@ -59,7 +62,8 @@ function Stat({ label, value, to }: { label: string; value: number | undefined; 
 export function DashboardPage() {
   const { t } = useTranslation();
   const counts = useResource(loadCounts, []);
-  const refresh = useDebounced(counts.reload, 1000);
+  // Each refresh is a batch of count queries: live events refresh at most once a second, a burst once.
+  const refresh = useThrottled(counts.reload, REFRESH_INTERVAL_MS);
   useUiEvent(UiEvent.HostUpdated, refresh);
   useUiEvent(UiEvent.HostPending, refresh);
   useUiEvent(UiEvent.HostRemoved, refresh);

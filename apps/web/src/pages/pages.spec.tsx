@@ -393,3 +393,62 @@ describe('logout', () => {
   });
 
 });
+
+describe('dashboard', () => {
+  afterEach(() => jest.useRealTimers());
+
+  const setup = async () => {
+    const { DashboardPage } = await import('./DashboardPage');
+    let online = 3;
+    const calls = mockFetch({
+      'GET /api/hosts': (_b: unknown, q: Record<string, string>) => ({ items: [], total: q.online === 'true' ? online : 0 }),
+      'GET /api/jobs': { items: [], total: 0 },
+      'GET /api/children': { items: [], total: 0 },
+    });
+    const socket = new FakeSocket();
+    render(renderPage(<DashboardPage />, { role: 'viewer', path: '/', route: '/', socket }));
+    const onlineStat = () => screen.getByRole('link', { name: /Online$/ }).querySelector('.stat-value')?.textContent;
+    await waitFor(() => expect(onlineStat()).toBe('3'));
+    const perRefresh = calls.length;
+    expect(perRefresh).toBeGreaterThan(10);
+    return { calls, socket, perRefresh, onlineStat, setOnline: (n: number) => (online = n) };
+  };
+  const advance = async (ms: number) => {
+    await act(async () => {
+      jest.advanceTimersByTime(ms);
+    });
+  };
+
+  it('refreshes once for a burst of host and job events, a second later, with the new numbers', async () => {
+    jest.useFakeTimers();
+    const { calls, socket, perRefresh, onlineStat, setOnline } = await setup();
+    setOnline(4);
+    act(() => {
+      for (let i = 0; i < 40; i++) {
+        socket.emit('host.updated', { ...host, id: `h${i}`, online: true });
+        socket.emit('job.updated', { id: `j${i}`, status: 'running', type: 'inventory.refresh', percent: i });
+      }
+      socket.emit('host.pending', { ...host, id: 'p9', status: 'pending' });
+    });
+    expect(calls.length).toBe(perRefresh);
+    await advance(999);
+    expect(calls.length).toBe(perRefresh);
+    await advance(1);
+    expect(calls.length).toBe(2 * perRefresh);
+    expect(onlineStat()).toBe('4');
+    // Nothing more once the burst has been handled.
+    await advance(5000);
+    expect(calls.length).toBe(2 * perRefresh);
+  });
+
+  it('keeps refreshing about once a second while events never stop', async () => {
+    jest.useFakeTimers();
+    const { calls, socket, perRefresh } = await setup();
+    // An event every 200 ms for 5 s: a debounce would never fire; this refreshes every second.
+    for (let i = 0; i < 25; i++) {
+      act(() => socket.emit('job.updated', { id: 'j1', status: 'running', type: 'child.create', percent: i * 4 }));
+      await advance(200);
+    }
+    expect((calls.length - perRefresh) / perRefresh).toBe(5);
+  });
+});
