@@ -56,7 +56,7 @@ describe('distributions and child requests over HTTP', () => {
   }
 
   /** An approved, connected host with the facts given (a protocol-speaking stand-in for the agent). */
-  async function approvedHost(facts: Parameters<FakeAgent['hello']>[0]['facts']): Promise<string> {
+  async function approvedHost(facts: NonNullable<Parameters<FakeAgent['hello']>[0]>['facts']): Promise<string> {
     const token = (await admin.post('/api/enrollment-tokens', { uses: 1, expiresInSeconds: 600, autoApprove: true })).body.secret as string;
     const agent = new FakeAgent(server.url);
     agents.push(agent);
