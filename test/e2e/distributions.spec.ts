@@ -8,6 +8,7 @@ import { ApiClient, login } from '../support/api';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
 import { FakeAgent } from '../support/fake-agent';
 import { ServerProcess, startServer } from '../support/server';
+import { waitFor } from '../support/ports';
 
 interface Distribution { id: string; childType: string; name: string; version: string; enabled: boolean; displayName: string; defaultMemoryMb: number }
 interface AuditEvent { actor: string; action: string; targetType: string | null; targetId: string | null; outcome: string; details: Record<string, unknown> | null }
@@ -82,7 +83,8 @@ describe('distributions and child requests over HTTP', () => {
     for (const [action, attempt] of attempts) {
       const res = await attempt();
       expect({ action, status: res.status, code: res.body?.code }).toEqual({ action, status: 403, code: 'AUTH_FORBIDDEN' });
-      const last = (await audits(action)).at(-1);
+      // A refusal is audited when its response has gone out: it may land a moment after the 403.
+      const last = await waitFor(`${action} refusal audited`, async () => (await audits(action)).find((e) => e.outcome === 'failure'));
       expect(last).toMatchObject({ actor: 'e2e-operator', outcome: 'failure' });
     }
     // Nothing changed.

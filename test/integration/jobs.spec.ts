@@ -104,6 +104,24 @@ describe('jobs on PostgreSQL', () => {
     expect((await repo.findById(job.id))?.status).toBe('succeeded');
   });
 
+  it('records the dispatch when an agent step overtakes the write of its acknowledgement, once', async () => {
+    const [job] = await queued(1);
+    const [progress, again] = await Promise.all([repo.recordProgress(step(job, 1)), repo.recordProgress(step(job, 1))]);
+    expect(progress).toMatchObject({ id: job.id, status: 'running', step: 'step-1', dispatchCount: 1 });
+    expect(again).toBeNull();
+    // The acknowledgement's write comes last and finds the job on its way: nothing more is recorded.
+    expect(await repo.markDispatched(job.id, { step: 'dispatched', message: 'delivered to the agent' })).toBeNull();
+    expect((await eventsOf(job.id)).map((e) => `${e.source}:${e.step}`)).toEqual(['server:queued', 'server:dispatched', 'agent:step-1']);
+    expect(await repo.findById(job.id)).toMatchObject({ status: 'running', dispatchCount: 1 });
+    expect((await repo.findById(job.id))?.dispatchedAt).not.toBeNull();
+
+    // Dispatched first, the usual order: the step adds no second dispatch.
+    const [next] = await queued(1);
+    await repo.markDispatched(next.id, { step: 'dispatched', message: 'delivered to the agent' });
+    expect(await repo.recordProgress(step(next, 1))).toMatchObject({ status: 'running', dispatchCount: 1 });
+    expect((await eventsOf(next.id)).map((e) => `${e.source}:${e.step}`)).toEqual(['server:queued', 'server:dispatched', 'agent:step-1']);
+  });
+
   it('counts active jobs per host for many hosts at once', async () => {
     const a = await newHost();
     const b = await newHost();

@@ -98,20 +98,34 @@ export class JobsRepository {
   /**
    * Agent steps for a batch: each stored once per (job, seq) if the job is the sending host's; each
    * job that took a new step moves to running with its highest-numbered step and latest percent.
-   * Answers only the new steps.
+   * A step can overtake the write of the agent's acknowledgement (`markDispatched`): a job still
+   * queued is then recorded as dispatched here, its `dispatched` event stored before the step, so
+   * the story reads the same whichever write comes first. Answers only the new steps.
    */
   private readonly steps = new Batcher<AgentStep, JobEntity>(async (inputs) => {
     const rows = await this.batchQuery<JobEntity & { _seq: number }>(
       `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("jobId" uuid, "hostId" uuid, seq int, step text, message text, percent int, at timestamptz)),
+       own AS (SELECT jobs.id, jobs.status FROM jobs WHERE (jobs.id, jobs."hostId") IN (SELECT "jobId", "hostId" FROM x) ORDER BY jobs.id FOR UPDATE),
+       fresh AS (SELECT x.* FROM x JOIN own ON own.id = x."jobId"
+                  WHERE NOT EXISTS (SELECT 1 FROM job_events ev WHERE ev."jobId" = x."jobId" AND ev.seq = x.seq)),
        e AS (INSERT INTO job_events ("jobId", seq, source, step, message, percent, at)
-               SELECT x."jobId", x.seq, 'agent', x.step, x.message, x.percent, x.at FROM x JOIN jobs ON jobs.id = x."jobId" AND jobs."hostId" = x."hostId" ORDER BY x."jobId", x.seq
+               SELECT r."jobId", r.seq, r.source, r.step, r.message, r.percent, r.at FROM (
+                 SELECT own.id AS "jobId", NULL::int AS seq, 'server' AS source, 'dispatched' AS step, 'delivered to the agent' AS message,
+                        NULL::int AS percent, now() AS at, 0 AS k
+                   FROM own WHERE own.status = 'queued' AND own.id IN (SELECT "jobId" FROM fresh)
+                 UNION ALL
+                 SELECT fresh."jobId", fresh.seq, 'agent', fresh.step, fresh.message, fresh.percent, fresh.at, 1 FROM fresh
+               ) r ORDER BY r."jobId", r.k, r.seq
              ON CONFLICT ("jobId", seq) WHERE seq IS NOT NULL DO NOTHING RETURNING "jobId", seq, step, percent),
-       latest AS (SELECT DISTINCT ON ("jobId") "jobId", step FROM e ORDER BY "jobId", seq DESC),
-       pct AS (SELECT DISTINCT ON ("jobId") "jobId", percent FROM e WHERE percent IS NOT NULL ORDER BY "jobId", seq DESC),
+       agent AS (SELECT * FROM e WHERE seq IS NOT NULL),
+       latest AS (SELECT DISTINCT ON ("jobId") "jobId", step FROM agent ORDER BY "jobId", seq DESC),
+       pct AS (SELECT DISTINCT ON ("jobId") "jobId", percent FROM agent WHERE percent IS NOT NULL ORDER BY "jobId", seq DESC),
        j AS (UPDATE jobs SET status = 'running', step = latest.step, percent = COALESCE(pct.percent, jobs.percent),
+                             "dispatchCount" = jobs."dispatchCount" + CASE WHEN own.status = 'queued' THEN 1 ELSE 0 END,
                              "startedAt" = COALESCE("startedAt", now()), "dispatchedAt" = COALESCE("dispatchedAt", now()), "updatedAt" = now()
-               FROM latest LEFT JOIN pct ON pct."jobId" = latest."jobId" WHERE jobs.id = latest."jobId" AND jobs.status IN (${OPEN}) RETURNING jobs.*)
-       SELECT j.*, e.seq AS "_seq" FROM j JOIN e ON e."jobId" = j.id`,
+               FROM latest JOIN own ON own.id = latest."jobId" LEFT JOIN pct ON pct."jobId" = latest."jobId"
+              WHERE jobs.id = latest."jobId" AND jobs.status IN (${OPEN}) RETURNING jobs.*)
+       SELECT j.*, agent.seq AS "_seq" FROM j JOIN agent ON agent."jobId" = j.id`,
       [...inputs].sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.seq - b.seq)),
     );
     const stored = new Map<string, JobEntity>();
