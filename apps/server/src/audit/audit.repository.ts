@@ -34,7 +34,8 @@ export class AuditRepository {
   async search(q: AuditQuery): Promise<{ items: AuditEventEntity[]; total: number }> {
     const qb = this.repo.createQueryBuilder('e');
     if (q.actor) qb.andWhere('e.actor = :actor', { actor: q.actor });
-    if (q.action) qb.andWhere('e.action LIKE :action', { action: q.action.replace(/[%_]/g, '\\$&') + '%' });
+    // A prefix, not a pattern: LIKE's wildcards and its escape character (backslash) match as themselves.
+    if (q.action) qb.andWhere('e.action LIKE :action', { action: q.action.replace(/[\\%_]/g, '\\$&') + '%' });
     if (q.targetType) qb.andWhere('e.targetType = :targetType', { targetType: q.targetType });
     if (q.targetId) qb.andWhere('e.targetId = :targetId', { targetId: q.targetId });
     if (q.outcome) qb.andWhere('e.outcome = :outcome', { outcome: q.outcome });
