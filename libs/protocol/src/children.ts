@@ -31,6 +31,13 @@ export type ChildType = HypervisorType;
 export const CHILD_VM_STATES = ['running', 'stopped', 'paused', 'creating', 'error'] as const;
 export type ChildVmState = (typeof CHILD_VM_STATES)[number];
 
+/**
+ * The firmware a guest boots with. `bios` (the default) is SeaBIOS, what cloud images boot; `uefi` is
+ * OVMF, needed by UEFI-only images such as Home Assistant OS (KVM: virt-install `--boot uefi`).
+ */
+export const FIRMWARE_TYPES = ['bios', 'uefi'] as const;
+export type Firmware = (typeof FIRMWARE_TYPES)[number];
+
 /** One OpenSSH public key line: type, base64 blob, optional comment (no newlines). */
 export const SSH_PUBLIC_KEY_PATTERN = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}( [^\r\n\0]{1,200})?$/;
 export const SHA256_HEX_PATTERN = /^[a-f0-9]{64}$/;
@@ -115,6 +122,8 @@ export class ChildCreateParams {
   @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) @Matches(SSH_PUBLIC_KEY_PATTERN, { each: true }) sshPublicKeys!: string[];
   @IsOptional() @ValidateNested() @Type(() => ChildNetwork) network?: ChildNetwork;
   @ValidateNested() @Type(() => ChildDistribution) distribution!: ChildDistribution;
+  /** The distribution's firmware; absent means bios. kvm boots uefi with OVMF (virt-install --boot uefi). */
+  @IsOptional() @IsIn(FIRMWARE_TYPES) firmware?: Firmware;
   /** Null for appliances: nothing is installed. Secret (holds the enrolment token). */
   @IsOptional() @ValidateNested() @Type(() => ChildAgentInstall) agentInstall!: ChildAgentInstall | null;
   /** Keep the disk, domain and seed of a failed create for debugging instead of removing them. */

@@ -193,6 +193,15 @@ describe('ChildHostsService.create', () => {
     expect(t.jobInputs[0].secretParams).toEqual({ agentInstall: null });
   });
 
+  it('passes a uefi distribution\'s firmware to the agent, and sends none for bios', async () => {
+    const uefi = setup({ distribution: { appliance: true, installCommands: [], sha256: 'a'.repeat(64), checksumUrl: null, firmware: 'uefi' } });
+    await uefi.service.create('h1', dto(), actor);
+    expect(uefi.jobInputs[0].params).toMatchObject({ firmware: 'uefi', distribution: { appliance: true } });
+    const bios = setup({ distribution: { firmware: 'bios' } });
+    await bios.service.create('h1', dto(), actor);
+    expect(bios.jobInputs[0].params).not.toHaveProperty('firmware');
+  });
+
   it('returns the same job for a repeated Idempotency-Key instead of refusing the name', async () => {
     const t = setup({ existing: { state: 'creating', createJobId: 'job-9' } });
     const job = { id: 'job-9', idempotencyKey: 'k', createdBy: 'alice' } as JobEntity;

@@ -165,6 +165,8 @@ export class ChildHostsService implements OnModuleInit {
         ...(distribution.checksumUrl && { checksumUrl: distribution.checksumUrl }), appliance: distribution.appliance,
         installCommands: distribution.installCommands,
       },
+      // Only a non-default firmware is sent: an agent that predates the field refuses the create rather than boot a UEFI image with BIOS.
+      ...(distribution.firmware && distribution.firmware !== 'bios' && { firmware: distribution.firmware }),
       keepOnFailure: dto.keepOnFailure ?? false,
     };
     const secretsFor = (token: string) => ({

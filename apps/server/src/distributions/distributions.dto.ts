@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CHILD_TYPES, ChildType, MAX_INSTALL_COMMAND_LENGTH, MAX_INSTALL_COMMANDS, NAME_PATTERN, SHA256_HEX_PATTERN, unknownPlaceholders } from '@sysfleet/protocol';
+import { CHILD_TYPES, ChildType, Firmware, FIRMWARE_TYPES, MAX_INSTALL_COMMAND_LENGTH, MAX_INSTALL_COMMANDS, NAME_PATTERN, SHA256_HEX_PATTERN, unknownPlaceholders } from '@sysfleet/protocol';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, Validate,
@@ -50,6 +50,18 @@ class ImageFits implements ValidatorConstraintInterface {
   }
 }
 
+/** UEFI (OVMF) is set up by the KVM agent only: vmd boots its guests with SeaBIOS, WSL has no firmware to choose. */
+@ValidatorConstraint({ name: 'firmwareFits' })
+class FirmwareFits implements ValidatorConstraintInterface {
+  validate(firmware: unknown, args: ValidationArguments): boolean {
+    return firmware !== 'uefi' || (args.object as Partial<CreateDistributionDto>).childType === 'kvm';
+  }
+
+  defaultMessage(): string {
+    return 'firmware uefi is only available for kvm distributions (vmd and WSL boot bios)';
+  }
+}
+
 export class CreateDistributionDto {
   @ApiProperty({ enum: CHILD_TYPES }) @IsIn(CHILD_TYPES) @Validate(ImageFits) childType!: ChildType;
   @ApiProperty({ example: 'ubuntu' }) @IsString() @Matches(NAME_PATTERN, { message: 'name must be letters, digits, ".", "_" or "-" (up to 63), starting with a letter or digit' }) name!: string;
@@ -70,6 +82,8 @@ export class CreateDistributionDto {
   @Matches(/^[^\0]+$/, { each: true, message: 'installCommands must not contain NUL characters' }) @Validate(InstallCommandsFit)
   installCommands!: string[];
   @ApiProperty() @IsBoolean() appliance!: boolean;
+  @ApiPropertyOptional({ enum: FIRMWARE_TYPES, default: 'bios', description: 'bios (SeaBIOS, cloud images) or uefi (OVMF; kvm only, e.g. Home Assistant OS)' })
+  @IsOptional() @IsIn(FIRMWARE_TYPES) @Validate(FirmwareFits) firmware?: Firmware;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() enabled?: boolean;
   @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(2000) notes?: string | null;
 }
@@ -89,6 +103,7 @@ export class UpdateDistributionDto {
   @ApiPropertyOptional() @IsOptional() @IsInt() defaultDiskGb?: number;
   @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() installCommands?: string[];
   @ApiPropertyOptional() @IsOptional() @IsBoolean() appliance?: boolean;
+  @ApiPropertyOptional({ enum: FIRMWARE_TYPES }) @IsOptional() @IsIn(FIRMWARE_TYPES) firmware?: Firmware;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() enabled?: boolean;
   @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() notes?: string | null;
 }
@@ -115,6 +130,7 @@ export class DistributionDto {
   @ApiProperty() defaultDiskGb!: number;
   @ApiProperty({ type: [String] }) installCommands!: string[];
   @ApiProperty() appliance!: boolean;
+  @ApiProperty({ enum: FIRMWARE_TYPES }) firmware!: Firmware;
   @ApiProperty() enabled!: boolean;
   @ApiPropertyOptional({ nullable: true }) notes!: string | null;
   @ApiProperty() createdAt!: string;
@@ -125,7 +141,7 @@ export function toDistributionDto(d: DistributionEntity): DistributionDto {
   return {
     id: d.id, childType: d.childType, name: d.name, version: d.version, displayName: d.displayName, installIdentifier: d.installIdentifier,
     imageUrl: d.imageUrl, sha256: d.sha256, checksumUrl: d.checksumUrl, defaultVcpus: d.defaultVcpus, defaultMemoryMb: d.defaultMemoryMb,
-    defaultDiskGb: d.defaultDiskGb, installCommands: d.installCommands, appliance: d.appliance, enabled: d.enabled, notes: d.notes,
+    defaultDiskGb: d.defaultDiskGb, installCommands: d.installCommands, appliance: d.appliance, firmware: d.firmware, enabled: d.enabled, notes: d.notes,
     createdAt: new Date(d.createdAt).toISOString(), updatedAt: new Date(d.updatedAt).toISOString(),
   };
 }

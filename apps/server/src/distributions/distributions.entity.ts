@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { ChildType } from '@sysfleet/protocol';
+import type { ChildType, Firmware } from '@sysfleet/protocol';
 
 @Entity('distributions')
 export class DistributionEntity {
@@ -20,6 +20,8 @@ export class DistributionEntity {
   /** Templates with {{serverUrl}}, {{enrollmentToken}}, {{agentSha256}}, {{hostname}}, {{username}}. */
   @Column({ type: 'text', array: true }) installCommands!: string[];
   @Column({ type: 'boolean' }) appliance!: boolean;
+  /** What the image boots with: bios (default) or uefi (kvm only: OVMF, virt-install --boot uefi). */
+  @Column({ type: 'text', default: 'bios' }) firmware!: Firmware;
   @Column({ type: 'boolean' }) enabled!: boolean;
   @Column({ type: 'text', nullable: true }) notes!: string | null;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;

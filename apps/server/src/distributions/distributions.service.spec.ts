@@ -35,8 +35,16 @@ describe('distribution validation', () => {
     ['no commands on a normal entry', { installCommands: [] }, /install the agent/],
     ['a kvm entry without an image', { imageUrl: null }, /imageUrl is required/],
     ['an unknown field', { secret: 1 }, /secret/],
+    ['an unknown firmware', { firmware: 'efi' }, /firmware must be one of the following values: bios, uefi/],
+    ['uefi on a vmd entry', { childType: 'vmm', firmware: 'uefi' }, /uefi is only available for kvm/],
   ])('refuses %s', (_what, over, message) => {
     expect(problem(over)).toMatch(message);
+  });
+
+  it('takes firmware bios or uefi on kvm; bios is the default', () => {
+    expect(problem({ firmware: 'uefi' })).toBeNull();
+    expect(problem({ childType: 'vmm', firmware: 'bios' })).toBeNull();
+    expect(validateDistribution(valid).firmware).toBeUndefined();
   });
 
   it('lets a WSL entry go without an image', () => {
@@ -57,5 +65,20 @@ describe('DistributionsService.update', () => {
     expect(saved[0]).toMatchObject({ displayName: 'Ubuntu Noble', imageUrl: valid.imageUrl, installCommands: valid.installCommands });
     await expect(service.update('d1', { appliance: true })).rejects.toThrow(/empty for an appliance/);
     expect(saved).toHaveLength(1);
+  });
+
+  it('stores bios when a create leaves firmware out, and an update can switch a kvm entry to uefi', async () => {
+    const stored = { ...valid, id: 'd1', sha256: null, firmware: 'bios', enabled: true, notes: null, createdAt: new Date(), updatedAt: new Date() } as unknown as DistributionEntity;
+    const saved: NewDistribution[] = [];
+    const repo = {
+      findById: jest.fn(async () => stored),
+      insert: jest.fn(async (d: NewDistribution) => (saved.push(d), { ...stored, ...d })),
+      update: jest.fn(async (_id: string, d: NewDistribution) => (saved.push(d), { ...stored, ...d })),
+    };
+    const service = new DistributionsService(repo as unknown as DistributionsRepository);
+    await service.create(validateDistribution(valid));
+    await service.update('d1', { firmware: 'uefi' });
+    expect(saved.map((d) => d.firmware)).toEqual(['bios', 'uefi']);
+    await expect(service.update('d1', { childType: 'vmm', firmware: 'uefi' })).rejects.toThrow(/uefi is only available for kvm/);
   });
 });

@@ -24,7 +24,7 @@ function toRow(dto: CreateDistributionDto): NewDistribution {
     childType: dto.childType, name: dto.name, version: dto.version, displayName: dto.displayName, installIdentifier: dto.installIdentifier,
     imageUrl: dto.imageUrl ?? null, sha256: dto.sha256 ?? null, checksumUrl: dto.checksumUrl ?? null, defaultVcpus: dto.defaultVcpus,
     defaultMemoryMb: dto.defaultMemoryMb, defaultDiskGb: dto.defaultDiskGb, installCommands: dto.installCommands, appliance: dto.appliance,
-    enabled: dto.enabled ?? true, notes: dto.notes ?? null,
+    firmware: dto.firmware ?? 'bios', enabled: dto.enabled ?? true, notes: dto.notes ?? null,
   };
 }
 
