@@ -68,6 +68,12 @@ export interface SimMachine {
   installMedia?: string;
   /** WSL: the distribution's directory (its file system is this machine's, commands run with it as cwd). */
   guestDir?: string;
+  /** KVM: the domain's firmware (`<os firmware='efi'>` from virt-install --boot uefi); absent or bios is SeaBIOS. */
+  firmware?: 'bios' | 'efi';
+  /** KVM UEFI: the OVMF code file, the domain's own NVRAM (variable store) and the template it was copied from. */
+  loader?: string;
+  nvram?: string;
+  nvramTemplate?: string;
   /** vmd: what `vmctl status` shows for the VM's process, console and owner (defaults: 40000 + ID, ttyp<ID-1>, root). */
   pid?: number;
   tty?: string;

@@ -69,6 +69,29 @@ describe('simulated KVM guest creation', () => {
     expect(existsSync(join(host.dir, 'seed.iso'))).toBe(true);
   });
 
+  it('virt-install --boot uefi needs OVMF; with it the domain boots efi, shows it in dumpxml and undefines only with --nvram', () => {
+    writeFileSync(join(host.dir, 'ha.qcow2'), Buffer.alloc(4096));
+    const args = ['--import', '--name', 'ha1', '--memory', '2048', '--vcpus', '2', '--disk', 'path=ha.qcow2,format=qcow2,bus=virtio', '--network', 'network=default', '--osinfo', 'linux2022', '--boot', 'uefi', '--noautoconsole'];
+    expect(host.tool('virt-install', ...args)).toMatchObject({ code: 1, stderr: "ERROR    operation failed: Unable to find any firmware to satisfy 'efi'\n" });
+    expect(readState(host.dir).machines.some((m) => m.name === 'ha1')).toBe(false);
+    // The Debian OVMF package, through the simulated apt-get, installs the firmware descriptor libvirt reads.
+    expect(host.tool('apt-get', 'install', '-y', 'ovmf')).toMatchObject({ code: 0, stdout: expect.stringMatching(/Setting up ovmf/) });
+    expect(existsSync(join(host.dir, 'root/usr/share/qemu/firmware/60-edk2-x86_64.json'))).toBe(true);
+    expect(host.tool('virt-install', ...args)).toMatchObject({ code: 0 });
+    expect(readState(host.dir).machines.find((m) => m.name === 'ha1')).toMatchObject({ firmware: 'efi', nvram: '/var/lib/libvirt/qemu/nvram/ha1_VARS.fd' });
+    const xml = host.tool('virsh', 'dumpxml', 'ha1').stdout as string;
+    expect(xml).toMatch(/<os firmware='efi'>/);
+    expect(xml).toMatch(/<loader readonly='yes' type='pflash'>\/usr\/share\/OVMF\/OVMF_CODE_4M\.fd<\/loader>/);
+    expect(host.tool('virsh', 'destroy', 'ha1')).toMatchObject({ code: 0 });
+    expect(host.tool('virsh', 'undefine', 'ha1')).toMatchObject({ code: 1, stderr: "error: Failed to undefine domain 'ha1'\nerror: Requested operation is not valid: cannot undefine domain with nvram\n" });
+    expect(host.tool('virsh', 'undefine', 'ha1', '--nvram')).toMatchObject({ code: 0, stdout: "Domain 'ha1' has been undefined\n\n" });
+    // Without --boot uefi a domain is BIOS, whatever firmware is installed.
+    expect(host.tool('virt-install', ...args.slice(0, -3), '--noautoconsole')).toMatchObject({ code: 0 });
+    expect(host.tool('virsh', 'dumpxml', 'ha1').stdout).toMatch(/<os>\n/);
+    expect(host.tool('virsh', 'destroy', 'ha1')).toMatchObject({ code: 0 });
+    expect(host.tool('virsh', 'undefine', 'ha1', '--nvram')).toMatchObject({ code: 0 });
+  });
+
   it('finds the keys of every ssh_authorized_keys list, quoted or not, and nothing else', () => {
     expect(userDataKeys(`#cloud-config\nusers:\n  - name: a\n    ssh_authorized_keys:\n      - ${KEY}\n      - "${KEY.replace('web1', 'two')}"\n    shell: /bin/bash\nwrite_files:\n  - content: "${KEY.replace('web1', 'not-a-key-list')}"\n`)).toEqual([KEY, KEY.replace('web1', 'two')]);
   });

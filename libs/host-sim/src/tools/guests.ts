@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { ToolImpl, ToolOutput } from '../cli';
 import { SimConfig, SimState, updateState } from '../state';
 
@@ -202,7 +202,51 @@ export function randomMac(): string {
 
 const ERR = (message: string): ToolOutput => ({ stderr: `ERROR    ${message}\n`, code: 1 });
 
-/** virt-install --import: defines the domain and starts it (a cloud image boots straight from its disk). */
+/**
+ * Where QEMU firmware descriptors live: libvirt picks a UEFI build for `<os firmware='efi'>` (virt-install
+ * --boot uefi) from the JSON files here, which each distribution's OVMF package installs (ovmf, edk2-ovmf,
+ * qemu-ovmf-x86_64). The simulated OVMF packages write one; without it UEFI guests cannot be defined.
+ */
+export const FIRMWARE_DESCRIPTOR_DIR = '/usr/share/qemu/firmware';
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+/** What an OVMF package installs, in the simulated host's file system. */
+export function installOvmfDescriptor(hostRoot: string): void {
+  const dir = join(hostRoot, FIRMWARE_DESCRIPTOR_DIR);
+  mkdirSync(dir, { recursive: true });
+  const descriptor = {
+    description: 'UEFI firmware for x86_64 (host-sim)',
+    'interface-types': ['uefi'],
+    mapping: { device: 'flash', executable: { filename: OVMF_CODE, format: 'raw' }, 'nvram-template': { filename: OVMF_VARS, format: 'raw' } },
+    targets: [{ architecture: 'x86_64', machines: ['pc-i440fx-*', 'pc-q35-*'] }],
+    features: ['acpi-s3', 'verbose-dynamic'],
+    tags: [],
+  };
+  writeFileSync(join(dir, '60-edk2-x86_64.json'), JSON.stringify(descriptor, null, 4) + '\n');
+}
+
+/** The UEFI firmware libvirt would find: the code file of the first descriptor offering the uefi interface. */
+function uefiFirmware(hostRoot: string): { code: string; vars: string } | null {
+  const dir = join(hostRoot, FIRMWARE_DESCRIPTOR_DIR);
+  if (!existsSync(dir)) return null;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    try {
+      const d = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { 'interface-types'?: string[]; mapping?: { executable?: { filename?: string }; 'nvram-template'?: { filename?: string } } };
+      if (d['interface-types']?.includes('uefi') && d.mapping?.executable?.filename) return { code: d.mapping.executable.filename, vars: d.mapping['nvram-template']?.filename ?? '' };
+    } catch {
+      // libvirt skips a descriptor it cannot parse.
+    }
+  }
+  return null;
+}
+
+/** `--boot` asks for UEFI: `uefi` among its items, or `firmware=efi`. Other items (hd, cdrom, menu=on...) choose boot devices. */
+function wantsUefi(bootOptions: string[]): boolean {
+  return bootOptions.some((b) => b.split(',').some((item) => item === 'uefi' || item === 'firmware=efi'));
+}
+
+/** virt-install --import: defines the domain and starts it (a cloud image boots straight from its disk; `--boot uefi` with OVMF). */
 const virtInstall: ToolImpl = (call) => {
   const args = call.args;
   if (args.includes('--version')) return ok('4.1.0\n');
@@ -225,6 +269,8 @@ const virtInstall: ToolImpl = (call) => {
   }
   if (disks.length === 0) return ERR('--import needs a --disk to boot from');
   const net = keyValues(options(args, '--network')[0] ?? 'network=default', 'network');
+  const uefi = wantsUefi(options(args, '--boot'));
+  const firmware = uefi ? uefiFirmware(call.hostRoot) : null;
   return updateState(call.stateDir, (state: SimState): ToolOutput => {
     if (!state.services.libvirtd?.running) return ERR("Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory");
     if (state.machines.some((m) => m.name === name)) return ERR(`Guest name '${name}' is already in use.`);
@@ -232,9 +278,13 @@ const virtInstall: ToolImpl = (call) => {
       return ERR(state.networks.some((n) => n.name === net.network) ? `Requested operation is not valid: network '${net.network}' is not active` : `Network not found: no network with matching name '${net.network}'`);
     }
     if (net.bridge && !state.interfaces[net.bridge]) return ERR(`Cannot get interface MTU on '${net.bridge}': No such device`);
+    // libvirt's firmware autoselection finds no descriptor offering UEFI (no OVMF package installed).
+    if (uefi && !firmware) return ERR("operation failed: Unable to find any firmware to satisfy 'efi'");
     state.machines.push({
       name, uuid: randomUUID(), id: state.nextId++, state: 'running', vcpus, memoryKiB: memory * 1024,
       diskPath: disks[0], diskBytes: virtualSize(disks[0]), disks, mac: randomMac(), network: net.network ?? `bridge:${net.bridge}`, autostart: false,
+      firmware: firmware ? 'efi' : 'bios',
+      ...(firmware && { loader: firmware.code, nvram: `/var/lib/libvirt/qemu/nvram/${name}_VARS.fd`, nvramTemplate: firmware.vars }),
     });
     return ok('\nStarting install...\nCreating domain...                                                  |    0 B  00:00:00     \nDomain creation completed.\n');
   });

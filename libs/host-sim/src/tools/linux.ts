@@ -3,25 +3,25 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, wr
 import { dirname, join, resolve } from 'node:path';
 import type { ToolCall, ToolImpl, ToolOutput } from '../cli';
 import { virshTable } from '../format';
-import { GUEST_TOOLS } from './guests';
+import { GUEST_TOOLS, installOvmfDescriptor } from './guests';
 import { readState, SimConfig, SimMachine, SimNetwork, SimState, updateState } from '../state';
 
 /** What an installed package gives the host. */
-type Capability = 'qemu' | 'libvirtd' | 'virsh' | 'virt-install' | 'qemu-img' | 'cloud-localds';
+type Capability = 'qemu' | 'libvirtd' | 'virsh' | 'virt-install' | 'qemu-img' | 'cloud-localds' | 'uefi';
 type PackageManager = NonNullable<SimConfig['packageManager']>;
 
-/** The simulated distributions' repositories: package name -> what it installs. */
+/** The simulated distributions' repositories: package name -> what it installs ('uefi': OVMF, with its firmware descriptor). */
 const REPOSITORIES: Record<PackageManager, Record<string, Capability[]>> = {
   'apt-get': {
     'qemu-kvm': ['qemu'], 'qemu-system-x86': ['qemu'], 'libvirt-daemon-system': ['libvirtd'], 'libvirt-clients': ['virsh'],
-    virtinst: ['virt-install'], 'qemu-utils': ['qemu-img'], 'cloud-image-utils': ['cloud-localds'], 'dnsmasq-base': [],
+    virtinst: ['virt-install'], 'qemu-utils': ['qemu-img'], 'cloud-image-utils': ['cloud-localds'], 'dnsmasq-base': [], ovmf: ['uefi'],
   },
-  dnf: { 'qemu-kvm': ['qemu'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'qemu-img': ['qemu-img'], 'cloud-utils': ['cloud-localds'] },
-  zypper: { 'qemu-kvm': ['qemu'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'qemu-tools': ['qemu-img'], 'cloud-utils': ['cloud-localds'] },
-  pacman: { 'qemu-base': ['qemu', 'qemu-img'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'cloud-image-utils': ['cloud-localds'], dnsmasq: [] },
+  dnf: { 'qemu-kvm': ['qemu'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'qemu-img': ['qemu-img'], 'cloud-utils': ['cloud-localds'], 'edk2-ovmf': ['uefi'] },
+  zypper: { 'qemu-kvm': ['qemu'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'qemu-tools': ['qemu-img'], 'cloud-utils': ['cloud-localds'], 'qemu-ovmf-x86_64': ['uefi'] },
+  pacman: { 'qemu-base': ['qemu', 'qemu-img'], libvirt: ['libvirtd', 'virsh'], 'virt-install': ['virt-install'], 'cloud-image-utils': ['cloud-localds'], dnsmasq: [], 'edk2-ovmf': ['uefi'] },
   apk: {
     'qemu-system-x86_64': ['qemu'], 'qemu-img': ['qemu-img'], libvirt: [], 'libvirt-daemon': ['libvirtd'], 'libvirt-client': ['virsh'],
-    'virt-install': ['virt-install'], 'cloud-utils': ['cloud-localds'],
+    'virt-install': ['virt-install'], 'cloud-utils': ['cloud-localds'], ovmf: ['uefi'],
   },
 };
 
@@ -66,6 +66,7 @@ function install(call: ToolCall, pm: PackageManager, unknown: (names: string[]) 
       // OpenRC finds a service by its script in /etc/init.d (Alpine's libvirt-daemon package ships it).
       if (initSystem(call.config) === 'openrc') writeHostFile(call.hostRoot, OPENRC_INIT_D + 'libvirtd', '#!/sbin/openrc-run\n\nname="libvirtd"\ncommand="/usr/sbin/libvirtd"\n', 0o755);
     }
+    if (added.some((n) => repo[n].includes('uefi'))) installOvmfDescriptor(call.hostRoot);
     return ok(done(added, kept));
   });
 }
@@ -285,6 +286,27 @@ function guestIp(m: SimMachine, config: SimConfig): string {
   return m.ip ?? config.guestIp ?? '192.168.122.45';
 }
 
+/** `virsh dumpxml`: the parts of a domain definition the simulator keeps (firmware, memory, vCPUs, disks, network). */
+function domainXml(m: SimMachine): string {
+  const memory = `${m.memoryKiB}`;
+  const lines = [`<domain type='kvm'${m.id !== null ? ` id='${m.id}'` : ''}>`, `  <name>${m.name}</name>`, `  <uuid>${m.uuid}</uuid>`,
+    `  <memory unit='KiB'>${memory}</memory>`, `  <currentMemory unit='KiB'>${memory}</currentMemory>`, `  <vcpu placement='static'>${m.vcpus}</vcpu>`];
+  if (m.firmware === 'efi') {
+    lines.push("  <os firmware='efi'>", "    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>", "    <firmware>", "      <feature enabled='no' name='enrolled-keys'/>", "      <feature enabled='no' name='secure-boot'/>", "    </firmware>");
+    lines.push(`    <loader readonly='yes' type='pflash'>${m.loader ?? ''}</loader>`, `    <nvram template='${m.nvramTemplate ?? ''}'>${m.nvram ?? ''}</nvram>`);
+  } else {
+    lines.push('  <os>', "    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>");
+  }
+  lines.push("    <boot dev='hd'/>", '  </os>', '  <devices>', '    <emulator>/usr/bin/qemu-system-x86_64</emulator>');
+  (m.disks ?? (m.diskPath ? [m.diskPath] : [])).forEach((d, i) => {
+    lines.push("    <disk type='file' device='disk'>", "      <driver name='qemu' type='qcow2'/>", `      <source file='${d}'/>`, `      <target dev='vd${String.fromCharCode(97 + i)}' bus='virtio'/>`, '    </disk>');
+  });
+  const bridge = m.network?.startsWith('bridge:') ? m.network.slice('bridge:'.length) : undefined;
+  lines.push(bridge ? "    <interface type='bridge'>" : "    <interface type='network'>", `      <mac address='${m.mac}'/>`, bridge ? `      <source bridge='${bridge}'/>` : `      <source network='${m.network ?? 'default'}'/>`, "      <model type='virtio'/>", '    </interface>');
+  lines.push('  </devices>', '</domain>', '');
+  return lines.join('\n');
+}
+
 function networkXml(n: SimNetwork): string {
   const lines = ['<network>', `  <name>${n.name}</name>`, `  <uuid>${n.uuid}</uuid>`];
   if (n.forward !== 'isolated') lines.push(`  <forward mode='${n.forward}'/>`);
@@ -387,9 +409,17 @@ function virshCommand(call: ToolCall, state: SimState, cmd: string, args: string
       if (m.id === null) return { error: `error: Failed to reboot domain '${m.name}'\nerror: Requested operation is not valid: domain is not running\n` };
       return { body: `Domain '${m.name}' is being rebooted\n` };
     }
+    case 'dumpxml': {
+      const m = findDomain();
+      return m ? { body: domainXml(m) } : noDomain;
+    }
     case 'undefine': {
       const m = findDomain();
       if (!m) return noDomain;
+      // libvirt keeps a UEFI domain's variable store unless told what to do with it.
+      if (m.nvram && !args.includes('--nvram') && !args.includes('--keep-nvram')) {
+        return { error: `error: Failed to undefine domain '${m.name}'\nerror: Requested operation is not valid: cannot undefine domain with nvram\n` };
+      }
       state.machines = state.machines.filter((x) => x !== m);
       const removeStorage = args.includes('--remove-all-storage');
       const disks = m.disks ?? (m.diskPath ? [m.diskPath] : []);
