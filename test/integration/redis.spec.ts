@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { HANDSHAKE_MAX_SKEW_MS } from '@sysfleet/protocol';
 import { AgentHandshakeService } from '../../apps/server/src/agent-gateway/agent-handshake.service';
 import type { AuditInput, AuditService } from '../../apps/server/src/audit/audit.service';
+import type { UiEvents } from '../../apps/server/src/ui-gateway/ui-events.service';
 import { AuthService } from '../../apps/server/src/auth/auth.service';
 import type { SessionsService, StartedSession } from '../../apps/server/src/auth/sessions.service';
 import { EnvironmentVariables } from '../../apps/server/src/config/config';
@@ -44,7 +45,7 @@ describe('Redis: login limits, handshake nonces, the jobs queue', () => {
     const replica = () => {
       const client = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
       clients.push(client);
-      return new AuthService(users, sessions, config, client);
+      return new AuthService(users, sessions, config, client, { closeSession: () => undefined } as unknown as UiEvents);
     };
     const userKey = (name: string) => `${prefix}:login-failures:user:${name}`;
     const ipKey = (ip: string) => `${prefix}:login-failures:ip:${ip}`;

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNoContentResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuditAction, auditStateOf } from '../audit/audit.http';
 import { EnvironmentVariables } from '../config/config';
 import { toUserDto } from '../users/users.dto';
 import { UsersService } from '../users/users.service';
 import { AuthenticatedRequest, MinRole, Public } from './auth.decorators';
-import { LoginDto, LoginResponseDto, MeDto } from './auth.dto';
+import { ChangePasswordDto, LoginDto, LoginResponseDto, MeDto } from './auth.dto';
 import { AuthService } from './auth.service';
 import { SESSION_COOKIE, SessionsService } from './sessions.service';
 
@@ -45,6 +45,18 @@ export class AuthController {
   async logout(@Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(req.sessionId!);
     res.clearCookie(SESSION_COOKIE, this.cookieOptions());
+  }
+
+  @Post('password')
+  @MinRole('viewer')
+  @HttpCode(204)
+  @AuditAction('auth.password', 'user')
+  @ApiNoContentResponse({ description: 'Changed; every other session of the user has ended' })
+  @ApiBadRequestResponse({ description: 'AUTH_WRONG_PASSWORD, or a new password that breaks the rules' })
+  @ApiTooManyRequestsResponse({ description: 'AUTH_RATE_LIMITED' })
+  async changePassword(@Body() dto: ChangePasswordDto, @Req() req: AuthenticatedRequest): Promise<void> {
+    auditStateOf(req).targetId = req.actor!.userId;
+    await this.auth.changePassword(req.actor!, req.sessionId!, dto.currentPassword, dto.newPassword, req.ip ?? null);
   }
 
   @Get('me')

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { UserDto } from '../users/users.dto';
+import { PASSWORD_MAX, PASSWORD_MIN, UserDto } from '../users/users.dto';
 
 export class LoginDto {
   // Loose on purpose: a login failure must not say whether a username could exist.
@@ -24,4 +24,14 @@ export class LoginResponseDto {
 export class MeDto {
   @ApiProperty({ type: UserDto }) user!: UserDto;
   @ApiProperty() csrfToken!: string;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty()
+  @IsString() @MinLength(1) @MaxLength(PASSWORD_MAX)
+  currentPassword!: string;
+
+  @ApiProperty({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX })
+  @IsString() @MinLength(PASSWORD_MIN) @MaxLength(PASSWORD_MAX)
+  newPassword!: string;
 }

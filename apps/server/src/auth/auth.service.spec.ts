@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { EnvironmentVariables } from '../config/config';
 import type { UserEntity } from '../users/users.entity';
 import type { UsersService } from '../users/users.service';
+import type { UiEvents } from '../ui-gateway/ui-events.service';
 import { AuthService } from './auth.service';
 import type { SessionsService, StartedSession } from './sessions.service';
 
@@ -30,11 +31,13 @@ function setup() {
   const users = {
     verifyCredentials: jest.fn(async (username: string, password: string) => (username.toLowerCase() === 'alice' && password === 'right-password' ? alice : null)),
     recordLogin: jest.fn(async () => undefined),
+    resetPassword: jest.fn(async () => undefined),
   };
   const session: StartedSession = { sessionId: 's1', token: 'tok', csrfToken: 'csrf', expiresAt: new Date() };
   const sessions = { start: jest.fn(async () => session), end: jest.fn(async () => undefined) };
-  const auth = new AuthService(users as unknown as UsersService, sessions as unknown as SessionsService, config, redis as unknown as Redis);
-  return { auth, users, sessions, redis };
+  const ui = { closeSession: jest.fn() };
+  const auth = new AuthService(users as unknown as UsersService, sessions as unknown as SessionsService, config, redis as unknown as Redis, ui as unknown as UiEvents);
+  return { auth, users, sessions, redis, ui };
 }
 const from = (ip: string) => ({ sourceIp: ip, userAgent: 'jest' });
 
@@ -80,5 +83,31 @@ describe('AuthService.login', () => {
     expect(redis.values.get('p:login-failures:user:alice')).toBeUndefined();
     expect(redis.values.get('p:login-failures:ip:10.0.0.1')).toBe(2);
     expect(redis.ttls.get('p:login-failures:ip:10.0.0.1')).toBe(300);
+  });
+});
+
+describe('AuthService.logout and changePassword', () => {
+  const actor = { userId: 'u1', username: 'alice', role: 'operator' as const };
+
+  it('ends the session and closes its live /ui connections', async () => {
+    const { auth, sessions, ui } = setup();
+    await auth.logout('s1');
+    expect(sessions.end).toHaveBeenCalledWith('s1');
+    expect(ui.closeSession).toHaveBeenCalledWith('s1');
+  });
+
+  it('sets the new password keeping only the session that changed it, when the current one is right', async () => {
+    const { auth, users } = setup();
+    await auth.changePassword(actor, 's1', 'right-password', 'a-new-long-password', '10.0.0.1');
+    expect(users.resetPassword).toHaveBeenCalledWith('u1', 'a-new-long-password', 's1');
+  });
+
+  it('refuses a wrong current password, counts it as a failed login, and locks out after the limit', async () => {
+    const { auth, users } = setup();
+    for (let i = 0; i < 3; i++) {
+      await expect(auth.changePassword(actor, 's1', 'guess', 'a-new-long-password', '10.0.0.1')).rejects.toMatchObject({ code: 'AUTH_WRONG_PASSWORD', status: 400 });
+    }
+    await expect(auth.changePassword(actor, 's1', 'right-password', 'a-new-long-password', '10.0.0.1')).rejects.toMatchObject({ code: 'AUTH_RATE_LIMITED' });
+    expect(users.resetPassword).not.toHaveBeenCalled();
   });
 });

@@ -4,6 +4,8 @@ import { EnvironmentVariables } from '../config/config';
 import { InjectRedis } from '../database/redis';
 import { UserEntity } from '../users/users.entity';
 import { UsersService } from '../users/users.service';
+import { UiEvents } from '../ui-gateway/ui-events.service';
+import type { Actor } from './auth.decorators';
 import { AuthErrors } from './auth.errors';
 import { SessionsService, StartedSession } from './sessions.service';
 
@@ -20,6 +22,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly config: EnvironmentVariables,
     @InjectRedis() private readonly redis: Redis,
+    private readonly ui: UiEvents,
   ) {}
 
   async login(username: string, password: string, meta: LoginMeta): Promise<{ session: StartedSession; user: UserEntity }> {
@@ -37,8 +40,24 @@ export class AuthService {
     return { session, user };
   }
 
-  logout(sessionId: string): Promise<void> {
-    return this.sessions.end(sessionId);
+  async logout(sessionId: string): Promise<void> {
+    await this.sessions.end(sessionId);
+    this.ui.closeSession(sessionId);
+  }
+
+  /**
+   * A user's own password change: the current one must be right (failures count towards the login
+   * limits, so a stolen session cannot guess it), and every other session of the user ends.
+   */
+  async changePassword(actor: Actor, sessionId: string, currentPassword: string, newPassword: string, sourceIp: string | null): Promise<void> {
+    const limits = this.limitsFor(actor.username, sourceIp);
+    await this.refuseIfLimited(limits);
+    const user = await this.users.verifyCredentials(actor.username, currentPassword);
+    if (user?.id !== actor.userId) {
+      await this.countFailure(limits);
+      throw AuthErrors.WRONG_PASSWORD();
+    }
+    await this.users.resetPassword(user.id, newPassword, sessionId);
   }
 
   private limitsFor(username: string, sourceIp: string | null): { key: string; max: number }[] {

@@ -38,6 +38,21 @@ export class SessionsRepository {
     return (await this.repo.delete({ userId })).affected ?? 0;
   }
 
+  async deleteForUserExcept(userId: string, keepId: string): Promise<number> {
+    const res = await this.repo.query(`DELETE FROM sessions WHERE "userId" = $1 AND id <> $2`, [userId, keepId]);
+    return (res as [unknown, number])[1] ?? 0;
+  }
+
+  /** Those of `ids` that are unexpired sessions of enabled users. */
+  async findLiveIds(ids: string[], now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows: { id: string }[] = await this.repo.query(
+      `SELECT s.id FROM sessions s JOIN users u ON u.id = s."userId" WHERE s.id = ANY($1::uuid[]) AND s."expiresAt" > $2 AND NOT u.disabled`,
+      [ids, now],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async deleteExpired(now: Date): Promise<number> {
     return (await this.repo.delete({ expiresAt: LessThan(now) })).affected ?? 0;
   }

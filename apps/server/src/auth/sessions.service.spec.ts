@@ -26,6 +26,13 @@ class FakeSessions {
     this.rows = this.rows.filter((r) => r.userId !== userId);
     return before - this.rows.length;
   };
+  deleteForUserExcept = async (userId: string, keepId: string) => {
+    const before = this.rows.length;
+    this.rows = this.rows.filter((r) => r.userId !== userId || r.id === keepId);
+    return before - this.rows.length;
+  };
+  findLiveIds = async (ids: string[], now: Date) =>
+    this.rows.filter((r) => ids.includes(r.id) && r.expiresAt > now && !this.users.get(r.userId)?.disabled).map((r) => r.id);
   deleteExpired = async (now: Date) => {
     const before = this.rows.length;
     this.rows = this.rows.filter((r) => r.expiresAt > now);
@@ -52,7 +59,7 @@ describe('SessionsService', () => {
     const actor = { userId: 'u1', username: 'alice', role: 'operator' };
     expect(await sessions.fromRequest({ headers: { authorization: `Bearer ${s.token}` } })).toEqual({ sessionId: s.sessionId, actor, via: 'bearer' });
     expect(await sessions.fromRequest({ headers: { cookie: `a=b; ${SESSION_COOKIE}=${s.token}` } })).toEqual({ sessionId: s.sessionId, actor, via: 'cookie' });
-    expect(await sessions.actorFromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toEqual(actor);
+    expect(await sessions.fromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toEqual({ sessionId: s.sessionId, actor });
   });
 
   it('rejects unknown, expired, ended and disabled-user sessions', async () => {
@@ -61,15 +68,25 @@ describe('SessionsService', () => {
     expect(await sessions.fromRequest({ headers: { authorization: 'Bearer not-a-token' } })).toBeNull();
     // A bad Authorization header does not fall back to the cookie.
     expect(await sessions.fromRequest({ headers: { authorization: 'Basic abc', cookie: `${SESSION_COOKIE}=${s.token}` } })).toBeNull();
-    expect(await sessions.actorFromCookieHeader(undefined)).toBeNull();
+    expect(await sessions.fromCookieHeader(undefined)).toBeNull();
     repo.users.get('u1')!.disabled = true;
-    expect(await sessions.actorFromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toBeNull();
+    expect(await sessions.fromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toBeNull();
     repo.users.get('u1')!.disabled = false;
     repo.rows[0].expiresAt = new Date(Date.now() - 1000);
-    expect(await sessions.actorFromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toBeNull();
+    expect(await sessions.fromCookieHeader(`${SESSION_COOKIE}=${s.token}`)).toBeNull();
     const s2 = await sessions.start('u1');
     await sessions.end(s2.sessionId);
-    expect(await sessions.actorFromCookieHeader(`${SESSION_COOKIE}=${s2.token}`)).toBeNull();
+    expect(await sessions.fromCookieHeader(`${SESSION_COOKIE}=${s2.token}`)).toBeNull();
+  });
+
+  it('tells which sessions are still live, and ends all of a user\'s sessions but one', async () => {
+    const { repo, sessions } = setup();
+    repo.users.set('u2', { id: 'u2', username: 'bob', role: 'viewer', disabled: false } as UserEntity);
+    const [a, b, c] = [await sessions.start('u1'), await sessions.start('u1'), await sessions.start('u2')];
+    expect(await sessions.liveIds([a.sessionId, b.sessionId, c.sessionId, 'unknown'])).toEqual([a.sessionId, b.sessionId, c.sessionId]);
+    expect(await sessions.endOthersOfUser('u1', b.sessionId)).toBe(1);
+    repo.users.get('u2')!.disabled = true;
+    expect(await sessions.liveIds([a.sessionId, b.sessionId, c.sessionId])).toEqual([b.sessionId]);
   });
 
   it('slides the expiry forward when the session is used after a while', async () => {

@@ -81,9 +81,14 @@ export class SessionsService {
     return found && { ...found, via: 'cookie' };
   }
 
-  /** For the socket.io `/ui` namespace: the operator a handshake's Cookie header belongs to, or null. */
-  async actorFromCookieHeader(cookieHeader: string | undefined): Promise<Actor | null> {
-    return (await this.fromToken(cookieToken(cookieHeader)))?.actor ?? null;
+  /** For the socket.io `/ui` namespace: the session (and operator) a handshake's Cookie header belongs to, or null. */
+  fromCookieHeader(cookieHeader: string | undefined): Promise<{ sessionId: string; actor: Actor } | null> {
+    return this.fromToken(cookieToken(cookieHeader));
+  }
+
+  /** Those of `sessionIds` still live: unexpired, user enabled. */
+  liveIds(sessionIds: string[]): Promise<string[]> {
+    return this.sessions.findLiveIds(sessionIds, new Date());
   }
 
   csrfTokenFor(sessionId: string): string {
@@ -103,6 +108,10 @@ export class SessionsService {
 
   async endAllForUser(userId: string): Promise<number> {
     return this.sessions.deleteForUser(userId);
+  }
+
+  async endOthersOfUser(userId: string, keepSessionId: string): Promise<number> {
+    return this.sessions.deleteForUserExcept(userId, keepSessionId);
   }
 }
 

@@ -109,6 +109,10 @@ export class EnvironmentVariables {
   @IsInt() @Min(500) @Max(300000)
   SOCKET_PING_TIMEOUT_MS = 20000;
 
+  /** How often each replica checks that the sessions of its /ui sockets are still live; an ended one is disconnected. */
+  @IsInt() @Min(1) @Max(3600)
+  UI_SESSION_CHECK_SECONDS = 30;
+
   /** Disk (GB) a host keeps free for itself: a child VM that would leave less is refused. */
   @IsInt() @Min(0) @Max(1048576)
   CHILD_RESERVE_DISK_GB = 10;
@@ -122,6 +126,7 @@ const DECLARED: readonly (keyof EnvironmentVariables)[] = [
   'LOG_LEVEL', 'WEB_DIST', 'JOB_HOST_CONCURRENCY', 'JOB_ACK_TIMEOUT_MS', 'JOB_REDELIVER_SECONDS', 'JOB_RECONCILE_SECONDS', 'JOB_WORKER_CONCURRENCY', 'JOB_DEADLINES', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
   'SESSION_TTL_HOURS', 'LOGIN_MAX_FAILURES_PER_USER', 'LOGIN_MAX_FAILURES_PER_IP', 'LOGIN_FAILURE_WINDOW_SECONDS', 'TRUST_PROXY',
   'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB', 'DB_POOL_SIZE', 'SOCKET_PING_INTERVAL_MS', 'SOCKET_PING_TIMEOUT_MS',
+  'UI_SESSION_CHECK_SECONDS',
 ];
 
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */

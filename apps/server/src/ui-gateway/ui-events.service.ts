@@ -6,6 +6,8 @@ export type UiEventName = (typeof UiEvent)[keyof typeof UiEvent];
 
 /** Room of every authenticated /ui connection. */
 export const UI_ROOM = 'ui';
+/** Room of the /ui connections of one operator session. */
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
 /** Updates that carry a whole record: a later one of the same id replaces an earlier one not yet sent. */
 const LATEST_WINS = new Set<UiEventName>([UiEvent.HostUpdated, UiEvent.JobUpdated]);
@@ -38,6 +40,11 @@ export class UiEvents {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Closes the live connections of an ended session, on every replica. */
+  closeSession(sessionId: string): void {
+    this.ns?.in(sessionRoom(sessionId)).disconnectSockets(true);
   }
 
   private flush(): void {

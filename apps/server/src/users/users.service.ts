@@ -73,10 +73,12 @@ export class UsersService implements OnApplicationBootstrap {
     return updated;
   }
 
-  async resetPassword(id: string, password: string): Promise<void> {
+  /** Sets a new password and ends the user's sessions, all of them or all but `keepSessionId` (the one that changed it). */
+  async resetPassword(id: string, password: string, keepSessionId?: string): Promise<void> {
     await this.get(id);
     await this.users.update(id, { passwordHash: await hashPassword(password) });
-    await this.sessions.endAllForUser(id);
+    if (keepSessionId) await this.sessions.endOthersOfUser(id, keepSessionId);
+    else await this.sessions.endAllForUser(id);
   }
 
   async delete(id: string): Promise<void> {
