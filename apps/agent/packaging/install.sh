@@ -1,8 +1,7 @@
 #!/bin/sh
 # Installs the Sysfleet agent on Linux (systemd) or OpenBSD (rc.d) and starts it.
-#
-#   curl -fsSL https://fleet.example.org/agent/install.sh | sudo sh -s -- --server https://fleet.example.org --token TOKEN
-#   sudo ./install.sh --server URL [--token TOKEN] [--node /path/to/node]
+# The server serves the agent bundle, not this script: copy apps/agent/packaging/install.sh to the host, then
+#   sudo sh install.sh --server https://fleet.example.org --token TOKEN [--node /path/to/node]
 #
 # SERVER and TOKEN may also come from the environment. The bundle is fetched from
 # $SERVER/agent/sysfleet-agent.cjs and checked against $SERVER/agent/sysfleet-agent.cjs.sha256
