@@ -15,6 +15,8 @@ bash scripts/services.sh || setup_failed "PostgreSQL/Redis could not be started"
 # Guest sshd, browser and libvirt's clients for the e2e and browser tiers.
 missing=()
 command -v /usr/sbin/sshd >/dev/null || missing+=(openssh-server)
+# sudo: the guest user that is not root elevates with it (test/support/sshd.ts createSudoGuestUser).
+command -v sudo >/dev/null || missing+=(sudo)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v virsh >/dev/null || missing+=(libvirt-clients)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" || setup_failed "could not install ${missing[*]}"

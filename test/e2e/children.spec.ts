@@ -17,7 +17,7 @@ import { startAgent, AgentProcess } from '../support/agent';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
 import { freePort, waitFor } from '../support/ports';
 import { startServer, ServerProcess } from '../support/server';
-import { startSshd, SshdProcess } from '../support/sshd';
+import { createSudoGuestUser, startSshd, SshdProcess, SudoGuestUser } from '../support/sshd';
 
 jest.setTimeout(240_000);
 
@@ -44,6 +44,7 @@ describe('child VMs', () => {
   let server: ServerProcess;
   let api: ApiClient;
   let sshd: SshdProcess;
+  let sudoUser: SudoGuestUser | undefined;
   let images: Server;
   let imageBase: string;
   const hosts: Partial<Record<Kind, { agent: AgentProcess; hostId: string; sim: string }>> = {};
@@ -140,6 +141,7 @@ describe('child VMs', () => {
     }
     for (const h of Object.values(hosts)) await h?.agent.cleanup();
     await sshd?.stop();
+    sudoUser?.remove();
     images?.close();
     await server?.stop();
     await db?.drop();
@@ -158,6 +160,25 @@ describe('child VMs', () => {
     const childHostId = await expectLinked('kvm', 'web1');
     const parentChildren = await children('kvm');
     expect(parentChildren.find((c) => c.name === 'web1')).toMatchObject({ state: 'running', childHostId });
+  });
+
+  it('creates a KVM child as an ordinary user: every install command runs through sudo, its output reported', async () => {
+    sudoUser = createSudoGuestUser('sysfleet-ops');
+    await addDistribution('kvm-sudo', 'kvm', { installCommands: ['echo "as $(id -un), uid $(id -u), for ${SUDO_USER:-nobody}"', ...installCommands] });
+    const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'ops1', 'kvm-sudo', { username: sudoUser.name }));
+    if (job.status !== 'succeeded') console.log(sshd.logs().slice(-3000));
+    expect(job).toMatchObject({ status: 'succeeded', error: null });
+    // The guest was reached as the ordinary user, with the one-off key...
+    expect(job.events.find((e) => e.step === 'wait-ssh')?.message).toMatch(new RegExp(`^waiting for SSH on sysfleet-ops@${sshd.host.replace(/\./g, '\\.')}:22 `));
+    expect(sshd.logs()).toMatch(/Accepted publickey for sysfleet-ops from/);
+    // ...and the commands ran as root through sudo: the first prints who it ran as and for whom.
+    const done = job.events.filter((e) => e.step === 'install-agent' && /^command \d\/4 done \(exit 0\)/.test(e.message));
+    expect(done).toHaveLength(4);
+    expect(done[0].message).toBe('command 1/4 done (exit 0): echo "as $(id -un), uid $(id -u), for ${SUDO_USER:-nobody}"\nas root, uid 0, for sysfleet-ops');
+    expect(done[2].message).toMatch(new RegExp(`\n/tmp/${PREFIX}-ops1/agent\\.cjs: OK$`));
+    // What the commands made belongs to root, not to the user who logged in.
+    expect(execFileSync('stat', ['-c', '%U', `/tmp/${PREFIX}-ops1/agent.cjs`], { encoding: 'utf8' }).trim()).toBe('root');
+    await expectLinked('kvm', 'ops1');
   });
 
   it('a bad checksum fails verify-image and leaves nothing', async () => {
