@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CreateChildBody } from '../api';
 import { Field } from '../components/Field';
@@ -36,6 +36,9 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, capa
   const [errors, setErrors] = useState<Errors<CreateVmField>>({});
   const [failure, setFailure] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Off unless the operator asks: a failed create then leaves what it made on the host.
+  const [keepOnFailure, setKeepOnFailure] = useState(false);
+  const keepHintId = useId();
   const set = <K extends CreateVmField>(key: K, value: CreateVmInput[K]) => {
     setInput((prev) => ({ ...prev, [key]: value }));
     // An edited field's old message no longer applies; the next submit checks it again.
@@ -61,20 +64,23 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, capa
     setBusy(true);
     setFailure(null);
     const keys = splitKeys(input.sshPublicKeys);
+    // The server's keepOnFailure (CreateChildDto); sent only when asked for, as password and keys are.
+    const body: CreateChildBody & { keepOnFailure?: boolean } = {
+      childType,
+      distributionId: input.distributionId,
+      name: input.name,
+      hostname: input.hostname,
+      vcpus: parseWholeNumber(input.vcpus),
+      memoryMb: parseWholeNumber(input.memoryMb),
+      diskGb: parseWholeNumber(input.diskGb),
+      username: input.username,
+      ...(input.password ? { password: input.password } : {}),
+      ...(keys.length ? { sshPublicKeys: keys } : {}),
+      ...(input.sshKeyIds.length ? { sshKeyIds: input.sshKeyIds } : {}),
+      ...(keepOnFailure ? { keepOnFailure: true } : {}),
+    };
     try {
-      await onSubmit({
-        childType,
-        distributionId: input.distributionId,
-        name: input.name,
-        hostname: input.hostname,
-        vcpus: parseWholeNumber(input.vcpus),
-        memoryMb: parseWholeNumber(input.memoryMb),
-        diskGb: parseWholeNumber(input.diskGb),
-        username: input.username,
-        ...(input.password ? { password: input.password } : {}),
-        ...(keys.length ? { sshPublicKeys: keys } : {}),
-        ...(input.sshKeyIds.length ? { sshKeyIds: input.sshKeyIds } : {}),
-      });
+      await onSubmit(body);
     } catch (err) {
       setFailure(err);
       setBusy(false);
@@ -174,6 +180,15 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, capa
         <Field label={t('vm.sshPublicKeys')} error={errors.sshPublicKeys} hint={t('vm.sshPublicKeysHint')}>
           {(p) => <textarea {...p} rows={3} value={input.sshPublicKeys} onChange={(e) => set('sshPublicKeys', e.target.value)} />}
         </Field>
+      </div>
+      <div className="field full">
+        <label className="checkbox">
+          <input type="checkbox" checked={keepOnFailure} aria-describedby={keepHintId} onChange={(e) => setKeepOnFailure(e.target.checked)} />
+          {t('vm.keepOnFailure')}
+        </label>
+        <small id={keepHintId} className="hint">
+          {t('vm.keepOnFailureHint')}
+        </small>
       </div>
       <div className="actions full">
         <button type="button" onClick={onCancel}>

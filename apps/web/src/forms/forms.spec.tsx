@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import i18n from '../i18n';
 import { ApiError } from '../api';
 import { LoginForm } from './LoginForm';
@@ -166,6 +166,33 @@ describe('CreateVmForm', () => {
       diskGb: 4, username: 'alice', password: 'long enough', sshPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@laptop'],
       sshKeyIds: ['k1'],
     });
+  });
+
+  it('keeps a failed VM for debugging only when asked: off by default, sent as keepOnFailure when ticked', async () => {
+    const onSubmit = setup();
+    const keep = screen.getByLabelText('Keep the VM for debugging if the create fails') as HTMLInputElement;
+    expect(keep.checked).toBe(false);
+    // The hint says what it does, tied to the box for screen readers.
+    expect(document.getElementById(keep.getAttribute('aria-describedby')!)?.textContent).toMatch(/failed create removes the disk, domain and seed/);
+    const fill = () => {
+      type('VM name', 'dbg1');
+      type('User name', 'alice');
+      type('Memory (MiB)', '1024');
+    };
+    fill();
+    await submit('Create VM');
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+    expect(onSubmit.mock.calls[0][0]).not.toHaveProperty('keepOnFailure');
+
+    // A sent form stays busy until the dialog closes: ask again in a fresh one, box ticked.
+    cleanup();
+    const again = setup();
+    fill();
+    const ticked = screen.getByLabelText('Keep the VM for debugging if the create fails') as HTMLInputElement;
+    fireEvent.click(ticked);
+    expect(ticked.checked).toBe(true);
+    await submit('Create VM');
+    expect(again).toHaveBeenCalledWith(expect.objectContaining({ name: 'dbg1', memoryMb: 1024, keepOnFailure: true }));
   });
 
   it('shows the server error when the create is refused', async () => {

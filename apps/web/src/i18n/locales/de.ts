@@ -138,6 +138,8 @@ export const de: Translation = {
     usernameHint: 'Das Konto, das im Gast angelegt wird.', password: 'Passwort (optional)',
     passwordHint: 'Mindestens 8 Zeichen. Wird nur als Hash gespeichert.', savedKeys: 'Gespeicherte SSH-Schlüssel',
     sshPublicKeys: 'Öffentliche SSH-Schlüssel', sshPublicKeysHint: 'Ein Schlüssel pro Zeile.',
+    keepOnFailure: 'VM zur Fehlersuche behalten, wenn das Anlegen fehlschlägt',
+    keepOnFailureHint: 'Normalerweise entfernt ein fehlgeschlagenes Anlegen Festplatte, Domain und Seed, die es erstellt hat. Ist dies aktiviert, bleiben sie auf dem Host und der Job nennt sie; löschen Sie die VM, wenn Sie fertig sind.',
     noDistributions: 'Keine aktivierte Distribution für diesen Hypervisor. Ein Administrator kann unter Distributionen eine hinzufügen.',
   },
   jobs: {

@@ -135,6 +135,8 @@ export const en = {
     usernameHint: 'The login created in the guest.', password: 'Password (optional)',
     passwordHint: 'At least 8 characters. Stored only as a hash.', savedKeys: 'Saved SSH keys',
     sshPublicKeys: 'SSH public keys', sshPublicKeysHint: 'One key per line.',
+    keepOnFailure: 'Keep the VM for debugging if the create fails',
+    keepOnFailureHint: 'Normally a failed create removes the disk, domain and seed it made. With this on they stay on the host and the job lists them; delete the VM when you are done.',
     noDistributions: 'No enabled distribution for this hypervisor. An admin can add one under Distributions.',
   },
   jobs: {

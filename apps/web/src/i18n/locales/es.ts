@@ -138,6 +138,8 @@ export const es: Translation = {
     usernameHint: 'La cuenta que se crea en el invitado.', password: 'Contraseña (opcional)',
     passwordHint: 'Al menos 8 caracteres. Solo se guarda como hash.', savedKeys: 'Claves SSH guardadas',
     sshPublicKeys: 'Claves públicas SSH', sshPublicKeysHint: 'Una clave por línea.',
+    keepOnFailure: 'Conservar la VM para depurar si la creación falla',
+    keepOnFailureHint: 'Normalmente una creación fallida elimina el disco, el dominio y la semilla que creó. Con esto activado se quedan en el host y el trabajo los indica; elimine la VM cuando termine.',
     noDistributions: 'No hay ninguna distribución habilitada para este hipervisor. Un administrador puede añadir una en Distribuciones.',
   },
   jobs: {

@@ -138,6 +138,8 @@ export const fr: Translation = {
     usernameHint: 'Le compte créé dans l’invité.', password: 'Mot de passe (facultatif)',
     passwordHint: 'Au moins 8 caractères. Conservé uniquement sous forme de hachage.', savedKeys: 'Clés SSH enregistrées',
     sshPublicKeys: 'Clés publiques SSH', sshPublicKeysHint: 'Une clé par ligne.',
+    keepOnFailure: 'Conserver la VM pour le débogage si la création échoue',
+    keepOnFailureHint: 'Normalement, une création échouée supprime le disque, le domaine et la graine qu’elle a créés. Avec cette option, ils restent sur l’hôte et la tâche les indique ; supprimez la VM quand vous avez terminé.',
     noDistributions: 'Aucune distribution activée pour cet hyperviseur. Un administrateur peut en ajouter dans Distributions.',
   },
   jobs: {

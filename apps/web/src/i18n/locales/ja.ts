@@ -138,6 +138,8 @@ export const ja: Translation = {
     usernameHint: 'ゲスト内に作成されるアカウント。', password: 'パスワード (任意)',
     passwordHint: '8 文字以上。ハッシュとしてのみ保存されます。', savedKeys: '保存済み SSH 鍵',
     sshPublicKeys: 'SSH 公開鍵', sshPublicKeysHint: '1 行に 1 つの鍵。',
+    keepOnFailure: '作成に失敗した場合、デバッグ用に VM を残す',
+    keepOnFailureHint: '通常、作成に失敗すると作成したディスク、ドメイン、シードは削除されます。これをオンにするとホストに残り、ジョブにその一覧が表示されます。調べ終わったら VM を削除してください。',
     noDistributions: 'このハイパーバイザーで有効なディストリビューションがありません。管理者が「ディストリビューション」で追加できます。',
   },
   jobs: {
