@@ -208,7 +208,40 @@ describe('child VMs', () => {
     expect(job).toMatchObject({ status: 'failed', failedStep: 'install-agent' });
     expect(job.error).toMatch(/install command 2\/2 failed \(exit 7\): echo broken-mirror/);
     expect(job.error).toMatch(/broken-mirror/);
+    // Without keepOnFailure the job says it took everything back.
+    expect(job.error).toMatch(/\(everything it made was removed\)$/);
+    expect(job.events.find((e) => e.step === 'cleanup')?.message).toMatch(/^removed domain fail1, seed .*, overlay .*, directory /);
     await expectNothingLeft('fail1');
+  });
+
+  it('with keepOnFailure a failing install command leaves the domain, overlay and seed, and says so; deleting with disk then removes them', async () => {
+    const job = await runJob(`/api/hosts/${hosts.kvm!.hostId}/children`, createBody('kvm', 'keep1', 'kvm-failing', { keepOnFailure: true }));
+    expect(job).toMatchObject({ status: 'failed', failedStep: 'install-agent' });
+    const dir = path.join(simDir('kvm'), 'root/var/lib/libvirt/images/sysfleet/keep1');
+    // The job's error names the failed command and what was left where.
+    expect(job.error).toMatch(/^install command 2\/2 failed \(exit 7\): echo broken-mirror/);
+    expect(job.error).toContain('; left on the host: ');
+    expect(job.error).toContain(`overlay ${dir}/disk.qcow2`);
+    expect(job.error).toContain(`seed ${dir}/seed.iso`);
+    expect(job.error).toMatch(/domain keep1$/);
+    const cleanup = job.events.filter((e) => e.step === 'cleanup');
+    expect(cleanup).toHaveLength(1);
+    expect(cleanup[0].message).toMatch(/^kept for debugging \(keepOnFailure\): .*domain keep1$/);
+    expect(cleanup[0].message).not.toMatch(/removed/);
+    // All of it is really there on the host, the domain still running for a look inside.
+    expect(readSimState(simDir('kvm')).machines.find((m) => m.name === 'keep1')?.state).toBe('running');
+    const env = { ...process.env, ...simulationEnvironment('kvm', simDir('kvm')).env };
+    expect(execFileSync('virsh', ['list', '--all'], { env, encoding: 'utf8' })).toMatch(/ keep1 +running/);
+    expect(existsSync(path.join(dir, 'disk.qcow2'))).toBe(true);
+    expect(existsSync(path.join(dir, 'seed.iso'))).toBe(true);
+    // The parent's children list keeps the row as an error that says it was kept.
+    const row = await waitFor('keep1 in error', async () => (await children('kvm')).find((c) => c.name === 'keep1' && c.state === 'error'), 15_000, 200);
+    expect(row.error).toMatch(/install command 2\/2 failed.*kept for debugging: .*domain keep1/s);
+
+    const del = await api.delete(`/api/hosts/${hosts.kvm!.hostId}/children/${row.id}?deleteDisk=true`);
+    expect(del.status).toBe(202);
+    expect((await waitJob(del.body.id)).status).toBe('succeeded');
+    await expectNothingLeft('keep1');
   });
 
   async function expectNothingLeft(name: string): Promise<void> {
