@@ -111,7 +111,8 @@ export class KvmChildren {
     if (!before) await progress(ctx, 'delete', `there is no domain named ${name}`, 50);
     else {
       if (before.state !== 'stopped') await this.virsh('delete', ['destroy', name], ctx.signal);
-      await this.virsh('delete', ['undefine', name, ...(deleteDisk ? ['--remove-all-storage'] : [])], ctx.signal);
+      // --nvram: a UEFI domain's variable store goes with it (libvirt refuses to undefine it otherwise); BIOS domains have none.
+      await this.virsh('delete', ['undefine', name, '--nvram', ...(deleteDisk ? ['--remove-all-storage'] : [])], ctx.signal);
       await progress(ctx, 'delete', `domain ${name} undefined${deleteDisk ? ' with its storage' : ' (disks kept)'}`, 60);
     }
     if (deleteDisk) {
@@ -166,17 +167,19 @@ export class KvmChildren {
       }
 
       ctx.throwIfCancelled();
-      await progress(ctx, 'define', `virt-install --import ${name}: ${p.vcpus} vCPU, ${p.memoryMb} MiB, ${network}`, 35);
+      // UEFI: libvirt picks OVMF from the host's firmware descriptors (KVM initialise installs the package) and gives the domain its own NVRAM.
+      const uefi = p.firmware === 'uefi';
+      await progress(ctx, 'define', `virt-install --import ${name}: ${p.vcpus} vCPU, ${p.memoryMb} MiB, ${network}${uefi ? ', UEFI firmware' : ''}`, 35);
       await this.tools.step('define', 'virt-install', [
         '--connect', 'qemu:///system', '--import', '--name', name, '--memory', String(p.memoryMb), '--vcpus', String(p.vcpus),
-        ...disks, '--network', network, '--osinfo', dist.installIdentifier, '--graphics', 'none', '--noautoconsole',
+        ...disks, '--network', network, '--osinfo', dist.installIdentifier, ...(uefi ? ['--boot', 'uefi'] : []), '--graphics', 'none', '--noautoconsole',
       ], { signal: ctx.signal, timeoutMs: INSTALL_MS });
       // No network lease to release here: the guest takes a dynamic lease (no static ip-dhcp-host
       // entry is added, so there is none for `virsh net-update ... delete`); libvirt cannot delete a
       // dynamic lease and dnsmasq frees it when it expires. See docs/children.md, "A failed create".
       made.add(`domain ${name}`, async () => {
         await this.tools.probe('virsh', [...URI, 'destroy', name]);
-        await this.tools.step('cleanup', 'virsh', [...URI, 'undefine', name]);
+        await this.tools.step('cleanup', 'virsh', [...URI, 'undefine', name, '--nvram']);
       });
       await progress(ctx, 'define', `domain ${name} defined and started`, 40);
 

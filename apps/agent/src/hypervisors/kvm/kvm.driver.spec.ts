@@ -1,6 +1,6 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { configureSimulation, readSimCalls, readSimState, simulateReboot } from '@sysfleet/host-sim';
+import { configureSimulation, readSimCalls, readSimState, simulateReboot, updateSimState } from '@sysfleet/host-sim';
 import { StepError } from '../../jobs/handler';
 import { recordingContext, simulatedHost } from '../testing';
 import { KvmDriver, KVM_PACKAGES, PackageManagerName } from './kvm.driver';
@@ -39,11 +39,11 @@ describe('KVM driver against the simulated Debian host', () => {
 
   // What each distribution's own manual says installs packages unattended.
   it.each<[PackageManagerName, string[][]]>([
-    ['apt-get', [['update'], ['install', '-y', 'qemu-kvm', 'libvirt-daemon-system', 'libvirt-clients', 'virtinst', 'qemu-utils', 'cloud-image-utils']]],
-    ['dnf', [['install', '-y', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-img', 'cloud-utils']]],
-    ['zypper', [['--non-interactive', 'install', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-tools', 'cloud-utils']]],
-    ['pacman', [['-S', '--noconfirm', '--needed', 'qemu-base', 'libvirt', 'virt-install', 'cloud-image-utils', 'dnsmasq']]],
-    ['apk', [['add', 'qemu-system-x86_64', 'qemu-img', 'libvirt-daemon', 'libvirt-client', 'virt-install', 'cloud-utils']]],
+    ['apt-get', [['update'], ['install', '-y', 'qemu-kvm', 'libvirt-daemon-system', 'libvirt-clients', 'virtinst', 'qemu-utils', 'cloud-image-utils', 'ovmf']]],
+    ['dnf', [['install', '-y', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-img', 'cloud-utils', 'edk2-ovmf']]],
+    ['zypper', [['--non-interactive', 'install', 'qemu-kvm', 'libvirt', 'virt-install', 'qemu-tools', 'cloud-utils', 'qemu-ovmf-x86_64']]],
+    ['pacman', [['-S', '--noconfirm', '--needed', 'qemu-base', 'libvirt', 'virt-install', 'cloud-image-utils', 'dnsmasq', 'edk2-ovmf']]],
+    ['apk', [['add', 'qemu-system-x86_64', 'qemu-img', 'libvirt-daemon', 'libvirt-client', 'virt-install', 'cloud-utils', 'ovmf']]],
   ])('on a %s host installs the packages with that manager only, and the host ends up initialised', async (pm, installCalls) => {
     configureSimulation(host.stateDir, { packageManager: pm, recordCalls: true });
     await driver.initialize(recordingContext());
@@ -54,6 +54,37 @@ describe('KVM driver against the simulated Debian host', () => {
     expect(installs).toEqual(installCalls.map((args) => ({ tool: pm, args })));
     expect(readSimState(host.stateDir).packages).toEqual(KVM_PACKAGES[pm].packages);
     expect(await driver.detect()).toMatchObject({ installed: true, enabled: true, running: true, initialized: true });
+    // OVMF's firmware descriptor is what libvirt's UEFI autoselection (virt-install --boot uefi) reads.
+    expect(existsSync(join(host.hostRoot, 'usr/share/qemu/firmware/60-edk2-x86_64.json'))).toBe(true);
+  });
+
+  it.each<[PackageManagerName, string[][]]>([
+    ['apt-get', [['update'], ['install', '-y', 'ovmf']]],
+    ['dnf', [['install', '-y', 'edk2-ovmf']]],
+    ['zypper', [['--non-interactive', 'install', 'qemu-ovmf-x86_64']]],
+    ['pacman', [['-S', '--noconfirm', '--needed', 'edk2-ovmf']]],
+    ['apk', [['add', 'ovmf']]],
+  ])('on a %s host initialised before UEFI support, installs only the OVMF package; detect says what is missing until then', async (pm, installCalls) => {
+    configureSimulation(host.stateDir, { packageManager: pm, recordCalls: true });
+    const withoutOvmf = KVM_PACKAGES[pm].packages.filter((p) => p !== KVM_PACKAGES[pm].ovmf);
+    await driver.initialize(recordingContext());
+    // Stand-in for an older initialise: everything but the firmware.
+    rmSync(join(host.hostRoot, 'usr/share/qemu/firmware'), { recursive: true, force: true });
+    updateSimState(host.stateDir, (s) => {
+      s.packages = withoutOvmf;
+    });
+    const before = await driver.detect();
+    expect(before).toMatchObject({ initialized: true });
+    expect(before.details.join('\n')).toMatch(/no UEFI firmware \(OVMF\)/);
+    const callsBefore = readSimCalls(host.stateDir).length;
+    const ctx = recordingContext();
+    await driver.initialize(ctx);
+    const managers = ['apt-get', 'dnf', 'zypper', 'pacman', 'apk'];
+    const installs = readSimCalls(host.stateDir).slice(callsBefore).filter((c) => managers.includes(c.tool) && !c.args.includes('--version'));
+    expect(installs).toEqual(installCalls.map((args) => ({ tool: pm, args })));
+    expect(ctx.steps.filter((s) => s.step === 'install-packages').at(-1)?.message).toBe(`installed ${KVM_PACKAGES[pm].ovmf}`);
+    expect(readSimState(host.stateDir).packages).toEqual([...withoutOvmf, KVM_PACKAGES[pm].ovmf]);
+    expect((await driver.detect()).details.join('\n')).not.toMatch(/UEFI/);
   });
 
   describe('on an Alpine host (apk, OpenRC, no systemd)', () => {

@@ -1,11 +1,12 @@
 import type { ChildInfo } from '@sysfleet/protocol';
 import { KvmChildren } from './kvm.children';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorNetwork, HypervisorStatus, VirtualizationConfigureNetworkParams } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { HostTools, hostEntryExists, hostFileExists, hostPlatform, INSTALL_MS, netmaskPrefix, progress, readHostFile, subnetPlan, unavailableStatus } from '../host';
+import { HostTools, hostEntryExists, hostFileExists, hostPath, hostPlatform, INSTALL_MS, netmaskPrefix, progress, readHostFile, subnetPlan, unavailableStatus } from '../host';
 import { Hypervisor } from '../types';
 import { cpuinfoHasVirtualization, parseNetworkXml, parseVirshNetList, parseVirshVersion } from './parsers';
 
@@ -23,14 +24,30 @@ type LibvirtdState = { init: 'systemd' | 'openrc' | 'none'; unit: boolean; enabl
 
 export type PackageManagerName = 'apt-get' | 'dnf' | 'zypper' | 'pacman' | 'apk';
 
-/** Each distribution family's package names for QEMU/KVM, libvirt (daemon + virsh), virt-install, qemu-img and cloud-localds. */
-export const KVM_PACKAGES: Record<PackageManagerName, { packages: string[]; install: (pkgs: string[]) => string[] }> = {
-  'apt-get': { packages: ['qemu-kvm', 'libvirt-daemon-system', 'libvirt-clients', 'virtinst', 'qemu-utils', 'cloud-image-utils'], install: (p) => ['install', '-y', ...p] },
-  dnf: { packages: ['qemu-kvm', 'libvirt', 'virt-install', 'qemu-img', 'cloud-utils'], install: (p) => ['install', '-y', ...p] },
-  zypper: { packages: ['qemu-kvm', 'libvirt', 'virt-install', 'qemu-tools', 'cloud-utils'], install: (p) => ['--non-interactive', 'install', ...p] },
-  pacman: { packages: ['qemu-base', 'libvirt', 'virt-install', 'cloud-image-utils', 'dnsmasq'], install: (p) => ['-S', '--noconfirm', '--needed', ...p] },
-  apk: { packages: ['qemu-system-x86_64', 'qemu-img', 'libvirt-daemon', 'libvirt-client', 'virt-install', 'cloud-utils'], install: (p) => ['add', ...p] },
+/**
+ * Each distribution family's package names for QEMU/KVM, libvirt (daemon + virsh), virt-install, qemu-img,
+ * cloud-localds and OVMF (`ovmf`, also the last of `packages`): the UEFI firmware that UEFI-only images such
+ * as Home Assistant OS boot with (virt-install --boot uefi).
+ */
+export const KVM_PACKAGES: Record<PackageManagerName, { packages: string[]; ovmf: string; install: (pkgs: string[]) => string[] }> = {
+  'apt-get': { packages: ['qemu-kvm', 'libvirt-daemon-system', 'libvirt-clients', 'virtinst', 'qemu-utils', 'cloud-image-utils', 'ovmf'], ovmf: 'ovmf', install: (p) => ['install', '-y', ...p] },
+  dnf: { packages: ['qemu-kvm', 'libvirt', 'virt-install', 'qemu-img', 'cloud-utils', 'edk2-ovmf'], ovmf: 'edk2-ovmf', install: (p) => ['install', '-y', ...p] },
+  zypper: { packages: ['qemu-kvm', 'libvirt', 'virt-install', 'qemu-tools', 'cloud-utils', 'qemu-ovmf-x86_64'], ovmf: 'qemu-ovmf-x86_64', install: (p) => ['--non-interactive', 'install', ...p] },
+  pacman: { packages: ['qemu-base', 'libvirt', 'virt-install', 'cloud-image-utils', 'dnsmasq', 'edk2-ovmf'], ovmf: 'edk2-ovmf', install: (p) => ['-S', '--noconfirm', '--needed', ...p] },
+  apk: { packages: ['qemu-system-x86_64', 'qemu-img', 'libvirt-daemon', 'libvirt-client', 'virt-install', 'cloud-utils', 'ovmf'], ovmf: 'ovmf', install: (p) => ['add', ...p] },
 };
+
+/** QEMU firmware descriptors: libvirt picks the UEFI build for `--boot uefi` from these JSON files, which the OVMF packages install. */
+export const FIRMWARE_DESCRIPTOR_DIR = '/usr/share/qemu/firmware';
+
+/** True when some firmware descriptor is installed (what libvirt's UEFI autoselection reads). */
+export function uefiFirmwareInstalled(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return readdirSync(hostPath(FIRMWARE_DESCRIPTOR_DIR, env)).some((f) => f.endsWith('.json'));
+  } catch {
+    return false;
+  }
+}
 
 function natNetworkXml(name: string, subnet: string): string {
   const plan = subnetPlan(subnet);
@@ -132,7 +149,7 @@ export class KvmDriver implements Hypervisor {
     if (missing.length) details.push(`missing tools: ${missing.join(', ')}`);
     if (!daemon.unit) details.push('libvirtd is not installed');
     else if (!daemon.enabled || !daemon.running) details.push(`libvirtd is ${daemon.enabled ? 'enabled' : 'disabled'} and ${daemon.running ? 'running' : 'stopped'}`);
-    let version: string | undefined;
+    let version: string | null = null;
     let networks: HypervisorNetwork[] = [];
     if (installed && daemon.running) {
       const v = parseVirshVersion((await this.tools.step('detect', 'virsh', [...URI, 'version'])).stdout);
@@ -143,17 +160,24 @@ export class KvmDriver implements Hypervisor {
       const v = await this.tools.probe('virsh', ['--version']);
       if (v?.code === 0) version = `libvirt ${v.stdout.trim()}`;
     }
+    // Not part of "initialised": BIOS guests run without it; initialise again installs it.
+    if (installed && !uefiFirmwareInstalled(this.env)) details.push(`no UEFI firmware (OVMF) in ${FIRMWARE_DESCRIPTOR_DIR}: UEFI guests such as Home Assistant OS cannot boot until KVM is initialised again`);
     const initialized = installed && daemon.enabled && daemon.running && cpuSupported && kernelSupported && networks.some((n) => n.active && n.autostart);
     return {
       type: 'kvm', available: true, installed, enabled: daemon.enabled, running: daemon.running, initialized, cpuSupported, kernelSupported,
       needsInstall: !installed, needsEnable: installed && !(daemon.enabled && daemon.running), needsReboot: false,
-      ...(version ? { version } : {}), networks, details,
+      version, networks, details,
     };
   }
 
   private async packageManager(): Promise<PackageManagerName> {
     for (const pm of Object.keys(KVM_PACKAGES) as PackageManagerName[]) if (await this.tools.probe(pm, ['--version'])) return pm;
     throw new StepError('install-packages', 'no supported package manager found (apt-get, dnf, zypper, pacman, apk)');
+  }
+
+  /** `done`, plus a warning when the OVMF package left no firmware descriptor (UEFI guests would not boot; BIOS ones do). */
+  private firmwareNote(done: string, pm: PackageManagerName, ovmf: string): string {
+    return uefiFirmwareInstalled(this.env) ? done : `${done}; warning: ${pm} installed ${ovmf} but ${FIRMWARE_DESCRIPTOR_DIR} has no firmware descriptor, so UEFI guests cannot boot`;
   }
 
   async initialize(ctx: JobContext): Promise<void> {
@@ -166,17 +190,27 @@ export class KvmDriver implements Hypervisor {
 
     const missingBefore = await this.missingTools();
     const daemonBefore = await this.libvirtd();
-    if (missingBefore.length === 0 && daemonBefore.unit) await progress(ctx, 'install-packages', 'already installed: libvirt, QEMU, virt-install, cloud-image-utils', 40);
-    else {
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    if (missingBefore.length === 0 && daemonBefore.unit) {
+      if (uefiFirmwareInstalled(this.env)) await progress(ctx, 'install-packages', 'already installed: libvirt, QEMU, virt-install, cloud-image-utils, OVMF', 40);
+      else {
+        // A host initialised before UEFI guests were supported: add only the firmware.
+        const pm = await this.packageManager();
+        const { ovmf, install } = KVM_PACKAGES[pm];
+        await progress(ctx, 'install-packages', `libvirt, QEMU, virt-install and cloud-image-utils already installed; installing ${ovmf} (UEFI firmware) with ${pm}`, 15);
+        if (pm === 'apt-get') await this.tools.step('install-packages', pm, ['update'], { timeoutMs: INSTALL_MS, signal: ctx.signal, env });
+        await this.tools.step('install-packages', pm, install([ovmf]), { timeoutMs: INSTALL_MS, signal: ctx.signal, env });
+        await progress(ctx, 'install-packages', this.firmwareNote(`installed ${ovmf}`, pm, ovmf), 40);
+      }
+    } else {
       const pm = await this.packageManager();
       const { packages, install } = KVM_PACKAGES[pm];
       await progress(ctx, 'install-packages', `installing ${packages.join(' ')} with ${pm}`, 15);
-      const env = { DEBIAN_FRONTEND: 'noninteractive' };
       if (pm === 'apt-get') await this.tools.step('install-packages', pm, ['update'], { timeoutMs: INSTALL_MS, signal: ctx.signal, env });
       await this.tools.step('install-packages', pm, install(packages), { timeoutMs: INSTALL_MS, signal: ctx.signal, env });
       const missing = await this.missingTools();
       if (missing.length) throw new StepError('install-packages', `${pm} finished but these tools are still missing: ${missing.join(', ')}`);
-      await progress(ctx, 'install-packages', `installed ${packages.join(' ')}`, 40);
+      await progress(ctx, 'install-packages', this.firmwareNote(`installed ${packages.join(' ')}`, pm, KVM_PACKAGES[pm].ovmf), 40);
     }
 
     const daemon = missingBefore.length === 0 && daemonBefore.unit ? daemonBefore : await this.libvirtd();
