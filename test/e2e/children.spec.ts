@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { configureSimulation, readSimState, simulateReboot, simulationEnvironment } from '@sysfleet/host-sim';
+import { configureSimulation, readSimCalls, readSimState, simulateReboot, simulationEnvironment } from '@sysfleet/host-sim';
 import { login, ApiClient } from '../support/api';
 import { startAgent, AgentProcess } from '../support/agent';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
@@ -67,6 +67,18 @@ describe('child VMs', () => {
 
   async function children(kind: Kind): Promise<Child[]> {
     return (await api.get(`/api/hosts/${hosts[kind]!.hostId}/children`)).body as Child[];
+  }
+
+  /** Waits until the parent's children list shows `name` in `state`, as an operator would see it. */
+  async function expectState(kind: Kind, name: string, state: string): Promise<void> {
+    await waitFor(`${name} ${state} in the API`, async () => (await children(kind)).find((c) => c.name === name)?.state === state, 10_000, 200);
+  }
+
+  /** The simulated tool calls made from here on, as `tool arg arg ...` lines (recordCalls on). */
+  function recordCalls(kind: Kind): () => string[] {
+    configureSimulation(simDir(kind), { recordCalls: true });
+    const before = readSimCalls(simDir(kind)).length;
+    return () => readSimCalls(simDir(kind)).slice(before).map((c) => [c.tool, ...c.args].join(' '));
   }
 
   function createBody(kind: Kind, name: string, distribution = `${kind}-test`, extra: Record<string, unknown> = {}) {
@@ -351,7 +363,39 @@ describe('child VMs', () => {
     await waitFor('bsd1 forgotten', async () => !(await children('vmm')).some((c) => c.name === 'bsd1'), 10_000, 200);
   });
 
-  it('creates a WSL child through wsl.exe with no SSH, linked; deleting unregisters it', async () => {
+  it('vmd: force stop powers the VM off at once; restart starts a stopped VM and stops then starts a running one', async () => {
+    const deb2 = (await children('vmm')).find((c) => c.name === 'deb2')!;
+    const base = `/api/hosts/${hosts.vmm!.hostId}/children/${deb2.id}`;
+    const vm = () => readSimState(simDir('vmm')).machines.find((m) => m.name === 'deb2');
+    const status = () => execFileSync('vmctl', ['status'], { env: { ...process.env, ...simulationEnvironment('vmm', simDir('vmm')).env }, encoding: 'utf8' });
+    const calls = recordCalls('vmm');
+    expect(vm()?.state).toBe('running');
+
+    const stop = await runJob(`${base}/stop`, { force: true });
+    expect(stop.status).toBe('succeeded');
+    expect(stop.events.some((e) => e.step === 'stop' && e.message === 'vmctl stop -f deb2')).toBe(true);
+    expect(calls()).toContain('vmctl stop -f deb2');
+    expect(vm()?.state).toBe('shut off');
+    // Stopped, and still known to vmd (vm.conf defines it), not forgotten.
+    expect(status()).toMatch(/ stopped deb2\n/);
+    await expectState('vmm', 'deb2', 'stopped');
+
+    const fromStopped = await runJob(`${base}/restart`);
+    expect(fromStopped.status).toBe('succeeded');
+    expect(vm()?.state).toBe('running');
+    expect(status()).toMatch(/ running deb2\n/);
+    await expectState('vmm', 'deb2', 'running');
+
+    const mark = calls().length;
+    const fromRunning = await runJob(`${base}/restart`);
+    expect(fromRunning.status).toBe('succeeded');
+    expect(calls().slice(mark).filter((c) => /^vmctl (stop|start)/.test(c))).toEqual(['vmctl stop -w deb2', 'vmctl start deb2']);
+    expect(vm()?.state).toBe('running');
+    expect(status()).toMatch(/ running deb2\n/);
+    await expectState('vmm', 'deb2', 'running');
+  });
+
+  it('creates a WSL child through wsl.exe with no SSH, linked', async () => {
     const job = await runJob(`/api/hosts/${hosts.wsl!.hostId}/children`, createBody('wsl', 'deb1'));
     expect(job).toMatchObject({ status: 'succeeded' });
     expect(agentSteps(job)).toEqual(['validate', 'install', 'user', 'install-agent', 'enrol']);
@@ -361,6 +405,36 @@ describe('child VMs', () => {
     expect(done[1].message).toMatch(new RegExp(`\n/tmp/${PREFIX}-deb1/agent\\.cjs: OK$`));
     expect(job.events.some((e) => /sfe_[A-Za-z0-9_-]{43}/.test(e.message))).toBe(false);
     await expectLinked('wsl', 'deb1');
+    await expectState('wsl', 'deb1', 'running');
+  });
+
+  it('WSL: stop terminates the distribution, start and restart run it again, each seen in wsl.exe and the API', async () => {
+    const deb1 = (await children('wsl')).find((c) => c.name === 'deb1')!;
+    const base = `/api/hosts/${hosts.wsl!.hostId}/children/${deb1.id}`;
+    const distro = () => readSimState(simDir('wsl')).machines.find((m) => m.name === 'deb1');
+    const calls = recordCalls('wsl');
+
+    const stop = await runJob(`${base}/stop`, { force: false });
+    expect(stop.status).toBe('succeeded');
+    expect(calls()).toContain('wsl.exe --terminate deb1');
+    expect(distro()?.state).toBe('shut off');
+    await expectState('wsl', 'deb1', 'stopped');
+
+    const start = await runJob(`${base}/start`);
+    expect(start.status).toBe('succeeded');
+    expect(calls()).toContain('wsl.exe -d deb1 -u root -- true');
+    expect(distro()?.state).toBe('running');
+    await expectState('wsl', 'deb1', 'running');
+
+    const mark = calls().length;
+    const restart = await runJob(`${base}/restart`);
+    expect(restart.status).toBe('succeeded');
+    expect(calls().slice(mark).filter((c) => /--terminate|-- true$/.test(c))).toEqual(['wsl.exe --terminate deb1', 'wsl.exe -d deb1 -u root -- true']);
+    expect(distro()?.state).toBe('running');
+    await expectState('wsl', 'deb1', 'running');
+  });
+
+  it('deleting a WSL child unregisters it', async () => {
     const deb1 = (await children('wsl')).find((c) => c.name === 'deb1')!;
     const del = await api.delete(`/api/hosts/${hosts.wsl!.hostId}/children/${deb1.id}?deleteDisk=true`);
     expect((await waitJob(del.body.id)).status).toBe('succeeded');
