@@ -131,8 +131,15 @@ const cases: Case[] = [
   },
   {
     cls: protocol.HypervisorStatus,
-    valid: [hypervisor, { ...hypervisor, version: undefined, networks: [], details: [] }],
-    invalid: [{ payload: { ...hypervisor, needsReboot: 1 }, field: 'needsReboot' }, { payload: { ...hypervisor, networks: [{ ...network, mode: 'vxlan' }] }, field: 'networks.0.mode' }],
+    // version is always sent: a string, or null when unknown.
+    valid: [hypervisor, { ...hypervisor, version: null, networks: [], details: [] }],
+    invalid: [
+      { payload: { ...hypervisor, version: undefined }, field: 'version' },
+      { payload: { ...hypervisor, version: 9 }, field: 'version' },
+      { payload: { ...hypervisor, version: 'v'.repeat(201) }, field: 'version' },
+      { payload: { ...hypervisor, needsReboot: 1 }, field: 'needsReboot' },
+      { payload: { ...hypervisor, networks: [{ ...network, mode: 'vxlan' }] }, field: 'networks.0.mode' },
+    ],
   },
   {
     cls: protocol.VirtualizationReport,

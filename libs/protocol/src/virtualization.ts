@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
 import { HYPERVISOR_ROLES, HYPERVISOR_TYPES, HypervisorType, INTERFACE_PATTERN, NAME_PATTERN } from './commands';
 import { PLATFORMS, Platform } from './messages';
 
@@ -33,7 +33,8 @@ export class HypervisorStatus {
   @IsBoolean() needsInstall!: boolean;
   @IsBoolean() needsEnable!: boolean;
   @IsBoolean() needsReboot!: boolean;
-  @IsOptional() @IsString() @MaxLength(200) version?: string;
+  /** The hypervisor's version as its tools print it, e.g. "libvirt 9.0.0, QEMU 7.2.0"; null when unknown (not installed, not on this platform). Always sent. */
+  @ValidateIf((_, v: unknown) => v !== null) @IsString() @MaxLength(200) version!: string | null;
   @IsArray() @ArrayMaxSize(64) @ValidateNested({ each: true }) @Type(() => HypervisorNetwork) networks!: HypervisorNetwork[];
   /** Human-readable findings, e.g. "/dev/kvm missing: enable VT-x/AMD-V in the BIOS". */
   @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(500, { each: true }) details!: string[];

@@ -1,5 +1,5 @@
 import { parsePayload, VirtualizationConfigureNetworkParams, VirtualizationResult } from '@sysfleet/protocol';
-import { configureSimulation } from '@sysfleet/host-sim';
+import { configureSimulation, simulateReboot } from '@sysfleet/host-sim';
 import { StepError } from '../jobs/handler';
 import { createHypervisorHandlers } from './handlers';
 import { recordingContext, simulatedHost } from './testing';
@@ -17,6 +17,8 @@ describe('virtualization.* handlers', () => {
       expect(parsePayload(VirtualizationResult, wire)).toMatchObject({ ok: true });
       expect(wire.report).toMatchObject({ platform: 'openbsd', roles: [] });
       expect(wire.report.hypervisors.map((h: { type: string; available: boolean }) => [h.type, h.available])).toEqual([['kvm', false], ['vmm', true], ['wsl', false]]);
+      // Every hypervisor carries a version, null where it is unknown (here: not this platform's).
+      expect(wire.report.hypervisors.map((h: { type: string; version?: unknown }) => [h.type, h.version])).toEqual([['kvm', null], ['vmm', 'OpenBSD 7.6 vmd'], ['wsl', null]]);
 
       const after = JSON.parse(JSON.stringify(await initialize.run({ type: 'vmm' }, recordingContext())));
       expect(parsePayload(VirtualizationResult, after)).toMatchObject({ ok: true });
@@ -29,6 +31,32 @@ describe('virtualization.* handlers', () => {
     } finally {
       host.cleanup();
     }
+  });
+
+  it.each([['kvm', 'libvirt 9.0.0, QEMU 7.2.0'], ['wsl', 'WSL 2.3.26.0']] as const)('a %s host reports version null before it is initialised and the tool\'s version after', async (type, version) => {
+    const host = simulatedHost(type);
+    try {
+      const [check, initialize] = createHypervisorHandlers(host.processEnv);
+      const before = JSON.parse(JSON.stringify(await check.run({}, recordingContext())));
+      expect(parsePayload(VirtualizationResult, before)).toMatchObject({ ok: true });
+      for (const h of before.report.hypervisors) expect(h).toHaveProperty('version', null);
+      await initialize.run({ type }, recordingContext());
+      if (type === 'wsl') simulateReboot(host.stateDir);
+      const after = JSON.parse(JSON.stringify(await check.run({}, recordingContext())));
+      expect(after.report.hypervisors.find((h: { type: string }) => h.type === type)).toMatchObject({ initialized: true, version });
+    } finally {
+      host.cleanup();
+    }
+  });
+
+  it('a report whose hypervisor leaves out version is refused by the protocol class', () => {
+    const status = {
+      type: 'kvm', available: false, installed: false, enabled: false, running: false, initialized: false, cpuSupported: false, kernelSupported: false,
+      needsInstall: false, needsEnable: false, needsReboot: false, networks: [], details: [],
+    };
+    const report = (h: object) => ({ report: { platform: 'linux', roles: [], hypervisors: [h], checkedAt: new Date().toISOString() } });
+    expect(parsePayload(VirtualizationResult, report(status))).toMatchObject({ ok: false, error: expect.stringContaining('version') });
+    expect(parsePayload(VirtualizationResult, report({ ...status, version: null }))).toMatchObject({ ok: true });
   });
 
   it('a report with an unknown role or a bad field is refused by the protocol class', () => {

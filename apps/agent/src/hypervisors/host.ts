@@ -84,7 +84,7 @@ export async function progress(ctx: JobContext, step: string, message: string, p
 export function unavailableStatus(type: HypervisorType, needs: string, platform: Platform): HypervisorStatus {
   return {
     type, available: false, installed: false, enabled: false, running: false, initialized: false, cpuSupported: false, kernelSupported: false,
-    needsInstall: false, needsEnable: false, needsReboot: false, networks: [], details: [`${type} runs on ${needs}; this host is ${platform}`],
+    needsInstall: false, needsEnable: false, needsReboot: false, version: null, networks: [], details: [`${type} runs on ${needs}; this host is ${platform}`],
   };
 }
 

@@ -135,7 +135,7 @@ describe('VirtualizationService stores the detection of a failed initialise', ()
     platform: 'linux', roles: [], checkedAt,
     hypervisors: [{
       type: 'kvm', available: true, installed: true, enabled: false, running: false, initialized: false, cpuSupported: true, kernelSupported: true,
-      needsInstall: false, needsEnable: true, needsReboot: false, networks: [], details: ['libvirtd is disabled and stopped'],
+      needsInstall: false, needsEnable: true, needsReboot: false, version: 'libvirt 9.0.0', networks: [], details: ['libvirtd is disabled and stopped'],
     }],
   });
   const failedJob = (result: Record<string, unknown> | null, status = 'failed') => ({ id: 'job-1', hostId: 'h1', type: Command.VirtualizationInitialize, status, result } as unknown as JobEntity);

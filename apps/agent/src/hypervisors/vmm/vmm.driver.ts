@@ -94,7 +94,7 @@ export class VmmDriver implements Hypervisor {
       type: 'vmm', available: true, installed, enabled: vmd.enabled, running: vmd.running,
       initialized: installed && vmd.enabled && vmd.running && kernelSupported && boot.cpuFlag,
       cpuSupported: boot.cpuFlag, kernelSupported, needsInstall: !installed, needsEnable: !(vmd.enabled && vmd.running), needsReboot: false,
-      ...(release ? { version: `OpenBSD ${release} vmd` } : {}), networks, details,
+      version: release ? `OpenBSD ${release} vmd` : null, networks, details,
     };
   }
 

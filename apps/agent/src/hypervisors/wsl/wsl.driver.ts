@@ -46,7 +46,7 @@ export class WslDriver implements Hypervisor {
     const needsReboot = await this.rebootPending();
     const installed = status !== null && status.code === 0 && !isWslNotInstalled(status.text);
     let cpuSupported = true;
-    let version: string | undefined;
+    let version: string | null = null;
     if (!installed) details.push('WSL is not installed');
     else {
       const parsed = parseWslStatus(status.text);
@@ -62,7 +62,7 @@ export class WslDriver implements Hypervisor {
     const initialized = installed && !needsReboot && cpuSupported;
     return {
       type: 'wsl', available: true, installed, enabled: installed, running: initialized, initialized, cpuSupported, kernelSupported: initialized,
-      needsInstall: !installed, needsEnable: false, needsReboot, ...(version ? { version } : {}),
+      needsInstall: !installed, needsEnable: false, needsReboot, version,
       networks: [{ name: 'wsl-nat', mode: 'nat', active: initialized, autostart: true }], details,
     };
   }
