@@ -131,10 +131,9 @@ const cases: Case[] = [
   },
   {
     cls: protocol.HypervisorStatus,
-    // version is always sent: a string, or null when unknown.
-    valid: [hypervisor, { ...hypervisor, version: null, networks: [], details: [] }],
+    // version is a string, or null when unknown; an older agent that leaves it out is taken as unknown.
+    valid: [hypervisor, { ...hypervisor, version: null, networks: [], details: [] }, { ...hypervisor, version: undefined }],
     invalid: [
-      { payload: { ...hypervisor, version: undefined }, field: 'version' },
       { payload: { ...hypervisor, version: 9 }, field: 'version' },
       { payload: { ...hypervisor, version: 'v'.repeat(201) }, field: 'version' },
       { payload: { ...hypervisor, needsReboot: 1 }, field: 'needsReboot' },

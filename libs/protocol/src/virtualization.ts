@@ -33,8 +33,12 @@ export class HypervisorStatus {
   @IsBoolean() needsInstall!: boolean;
   @IsBoolean() needsEnable!: boolean;
   @IsBoolean() needsReboot!: boolean;
-  /** The hypervisor's version as its tools print it, e.g. "libvirt 9.0.0, QEMU 7.2.0"; null when unknown (not installed, not on this platform). Always sent. */
-  @ValidateIf((_, v: unknown) => v !== null) @IsString() @MaxLength(200) version!: string | null;
+  /**
+   * The hypervisor's version as its tools print it, e.g. "libvirt 9.0.0, QEMU 7.2.0"; null when unknown
+   * (not installed, not on this platform). This agent always sends it; a missing one (an agent of the
+   * same protocol version built before it was) is taken as unknown, so those agents are not refused.
+   */
+  @ValidateIf((_, v: unknown) => v !== null && v !== undefined) @IsString() @MaxLength(200) version!: string | null;
   @IsArray() @ArrayMaxSize(64) @ValidateNested({ each: true }) @Type(() => HypervisorNetwork) networks!: HypervisorNetwork[];
   /** Human-readable findings, e.g. "/dev/kvm missing: enable VT-x/AMD-V in the BIOS". */
   @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(500, { each: true }) details!: string[];

@@ -49,14 +49,15 @@ describe('virtualization.* handlers', () => {
     }
   });
 
-  it('a report whose hypervisor leaves out version is refused by the protocol class', () => {
+  it('a report whose hypervisor leaves out version (an older agent) is taken as unknown, a wrong one is refused', () => {
     const status = {
       type: 'kvm', available: false, installed: false, enabled: false, running: false, initialized: false, cpuSupported: false, kernelSupported: false,
       needsInstall: false, needsEnable: false, needsReboot: false, networks: [], details: [],
     };
     const report = (h: object) => ({ report: { platform: 'linux', roles: [], hypervisors: [h], checkedAt: new Date().toISOString() } });
-    expect(parsePayload(VirtualizationResult, report(status))).toMatchObject({ ok: false, error: expect.stringContaining('version') });
+    expect(parsePayload(VirtualizationResult, report(status))).toMatchObject({ ok: true });
     expect(parsePayload(VirtualizationResult, report({ ...status, version: null }))).toMatchObject({ ok: true });
+    expect(parsePayload(VirtualizationResult, report({ ...status, version: 7 }))).toMatchObject({ ok: false, error: expect.stringContaining('version') });
   });
 
   it('a report with an unknown role or a bad field is refused by the protocol class', () => {

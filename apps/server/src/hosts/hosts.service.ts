@@ -110,7 +110,7 @@ export class HostsService {
       if (!status) return { id, ok: false, code: 'HOST_NOT_FOUND', message: `Host ${id} not found` };
       if (status === to) return { id, ok: true, status };
       const hint = TRANSITION_HINTS[action]?.[status];
-      return { id, ok: false, status, code: 'HOST_INVALID_TRANSITION', message: `Cannot ${action} a ${status} host${hint ? `: ${hint}` : ''}` };
+      return { id, ok: false, status, code: 'HOST_INVALID_TRANSITION', message: `Cannot ${action} a host that is ${status}${hint ? `: ${hint}` : ''}` };
     });
     for (const host of changed) {
       this.emitChange({ kind: 'status', host });
