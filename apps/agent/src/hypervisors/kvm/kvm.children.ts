@@ -6,6 +6,7 @@ import { renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init
 import { installAgentOverSsh } from '../../provisioning/install-agent';
 import { GuestKeyStore } from '../../provisioning/keys';
 import { cachedImage, checkChildName, childTimings, sleep, withRollback } from '../children';
+import { tail } from '../../run';
 import { HostTools, hostPath, INSTALL_MS, progress } from '../host';
 import { parseVirshDomifaddr, parseVirshDominfo, parseVirshList } from './parsers';
 
@@ -25,6 +26,45 @@ function vmState(virshState: string): ChildVmState {
   if (['paused', 'pmsuspended'].includes(virshState)) return 'paused';
   if (virshState === 'shut off') return 'stopped';
   return 'error';
+}
+
+/** Short IDs in the first column of an `osinfo-query os` table (header and separator left out). */
+export function parseOsinfoShortIds(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  const separator = lines.findIndex((l) => /^-+\+/.test(l.trim()));
+  if (separator < 0) return [];
+  return lines.slice(separator + 1).map((l) => l.split('|')[0].trim()).filter(Boolean);
+}
+
+/** Generic profiles virt-install falls back to when the host's osinfo-db does not know the distribution, best first. */
+export const OSINFO_FALLBACKS = ['linux2022', 'generic'] as const;
+
+/**
+ * The `--osinfo` id to give virt-install on this host. virt-install refuses an id its osinfo-db does
+ * not know ("Unknown OS name"), as an older host's db does not know a newer release (ubuntu24.04 on
+ * Debian 12): the id is looked up with `osinfo-query os short-id=<id>` first and, when the host does
+ * not list it, replaced by the first generic profile it does (linux2022, else generic), saying so in
+ * the job. Without osinfo-query (package libosinfo-bin) or when it fails, the id is passed unchecked.
+ */
+export async function resolveOsinfo(tools: HostTools, id: string, ctx: JobContext): Promise<string> {
+  if (id === 'generic') return id;
+  /** True / false: the host's db lists it or not; a string: why it could not be checked. */
+  const lookUp = async (candidate: string): Promise<boolean | string> => {
+    const r = await tools.probe('osinfo-query', ['os', `short-id=${candidate}`], { signal: ctx.signal });
+    if (!r) return 'osinfo-query is not installed';
+    if (r.code !== 0) return `osinfo-query os short-id=${candidate} exited with ${r.code}: ${tail(r.stderr || r.stdout, 300).trim() || '(no output)'}`;
+    return parseOsinfoShortIds(r.stdout).includes(candidate);
+  };
+  const found = await lookUp(id);
+  if (found === true) return id;
+  if (typeof found === 'string') {
+    await progress(ctx, 'define', `${found}: passing --osinfo ${id} to virt-install unchecked`, 33);
+    return id;
+  }
+  // virt-install always takes "generic"; any other fallback must be in the host's db too.
+  const fallback = (await lookUp(OSINFO_FALLBACKS[0])) === true ? OSINFO_FALLBACKS[0] : 'generic';
+  await progress(ctx, 'define', `this host's osinfo-db does not know ${id} (osinfo-query os short-id=${id} lists nothing): using --osinfo ${fallback} instead; a newer osinfo-db gives the exact profile`, 33);
+  return fallback;
 }
 
 /** KVM child VMs: cloud image -> qcow2 overlay -> cloud-init seed -> virt-install --import -> lease IP -> SSH install. */
@@ -169,10 +209,11 @@ export class KvmChildren {
       ctx.throwIfCancelled();
       // UEFI: libvirt picks OVMF from the host's firmware descriptors (KVM initialise installs the package) and gives the domain its own NVRAM.
       const uefi = p.firmware === 'uefi';
+      const osinfo = await resolveOsinfo(this.tools, dist.installIdentifier, ctx);
       await progress(ctx, 'define', `virt-install --import ${name}: ${p.vcpus} vCPU, ${p.memoryMb} MiB, ${network}${uefi ? ', UEFI firmware' : ''}`, 35);
       await this.tools.step('define', 'virt-install', [
         '--connect', 'qemu:///system', '--import', '--name', name, '--memory', String(p.memoryMb), '--vcpus', String(p.vcpus),
-        ...disks, '--network', network, '--osinfo', dist.installIdentifier, ...(uefi ? ['--boot', 'uefi'] : []), '--graphics', 'none', '--noautoconsole',
+        ...disks, '--network', network, '--osinfo', osinfo, ...(uefi ? ['--boot', 'uefi'] : []), '--graphics', 'none', '--noautoconsole',
       ], { signal: ctx.signal, timeoutMs: INSTALL_MS });
       // No network lease to release here: the guest takes a dynamic lease (no static ip-dhcp-host
       // entry is added, so there is none for `virsh net-update ... delete`); libvirt cannot delete a
