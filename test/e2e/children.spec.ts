@@ -183,7 +183,9 @@ describe('child VMs', () => {
     // The guest was reached as the ordinary user, with the one-off key...
     expect(job.events.find((e) => e.step === 'wait-ssh')?.message).toMatch(new RegExp(`^waiting for SSH on sysfleet-ops@${sshd.host.replace(/\./g, '\\.')}:22 `));
     expect(sshd.logs()).toMatch(/Accepted publickey for sysfleet-ops from/);
-    // ...and the commands ran as root through sudo: the first prints who it ran as and for whom.
+    // ...and the commands ran as root through sudo, which the agent found in the guest (command -v sudo || command -v doas)...
+    expect(job.events.filter((e) => e.step === 'install-agent')[0].message).toBe('the commands run as root through sudo');
+    // ...the first printing who it ran as and for whom.
     const done = job.events.filter((e) => e.step === 'install-agent' && /^command \d\/4 done \(exit 0\)/.test(e.message));
     expect(done).toHaveLength(4);
     expect(done[0].message).toBe('command 1/4 done (exit 0): echo "as $(id -un), uid $(id -u), for ${SUDO_USER:-nobody}"\nas root, uid 0, for sysfleet-ops');

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { sha512CryptHash } from '@sysfleet/protocol';
 import { generateGuestKeyPair } from './keys';
-import { renderMetaData, renderNoCloudSeed, renderUserData, SeedInputError, GuestSeedOptions } from './cloud-init';
+import { guestUserDefaults, isAlpine, renderMetaData, renderNoCloudSeed, renderUserData, SeedInputError, GuestSeedOptions } from './cloud-init';
 import { toYaml, yamlScalar } from './yaml';
 
 /** cloud-init reads user-data with PyYAML, a YAML 1.1 reader: parse the same way. */
@@ -105,5 +105,29 @@ describe('toYaml', () => {
     expect(yamlScalar('web1.example.org')).toBe('web1.example.org');
     expect(yamlScalar('No')).toBe('"No"');
     expect(yamlScalar('1.0')).toBe('"1.0"');
+  });
+});
+
+describe('guestUserDefaults (Alpine has no bash and no sudo)', () => {
+  const alpine = { name: 'alpine', installIdentifier: 'alpinelinux3.21' };
+  const debian = { name: 'debian', installIdentifier: 'debian12' };
+
+  it('knows Alpine by its catalogue name or its osinfo id, and nothing else as Alpine', () => {
+    expect(isAlpine(alpine)).toBe(true);
+    expect(isAlpine({ name: 'my-alpine-build', installIdentifier: 'alpinelinux3.20' })).toBe(true);
+    expect(isAlpine({ name: 'Alpine', installIdentifier: 'generic' })).toBe(true);
+    expect(isAlpine(debian)).toBe(false);
+    expect(isAlpine({ name: 'ubuntu', installIdentifier: 'ubuntu24.04' })).toBe(false);
+  });
+
+  it('gives an Alpine user /bin/sh and a nopass doas rule next to the sudo rule', () => {
+    const [user] = (yaml11(renderUserData(options({ ...guestUserDefaults(alpine) }))) as { users: Record<string, unknown>[] }).users;
+    expect(user).toMatchObject({ name: 'alice', shell: '/bin/sh', doas: ['permit nopass alice'], sudo: 'ALL=(ALL) NOPASSWD:ALL' });
+  });
+
+  it('keeps /bin/bash and writes no doas key for other distributions', () => {
+    const [user] = (yaml11(renderUserData(options({ ...guestUserDefaults(debian) }))) as { users: Record<string, unknown>[] }).users;
+    expect(user.shell).toBe('/bin/bash');
+    expect(user).not.toHaveProperty('doas');
   });
 });

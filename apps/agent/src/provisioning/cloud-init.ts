@@ -18,8 +18,29 @@ export interface GuestSeedOptions {
   sshPublicKeys: string[];
   /** The agent's own key for this child (GuestKeyStore), used to install the agent. */
   oneOffPublicKey: string;
-  /** Login shell; defaults to /bin/bash. */
+  /** Login shell; defaults to /bin/bash (guestUserDefaults picks /bin/sh for Alpine, which has no bash). */
   shell?: string;
+  /**
+   * Also give the user a `permit nopass` doas rule (cloud-init's `doas` user key), for images that
+   * have doas rather than sudo (Alpine). The sudo rule stays: it is what other images use.
+   */
+  doas?: boolean;
+}
+
+/** A distribution as the seed needs to know it: the catalogue's name and install identifier. */
+export interface SeedDistribution {
+  name: string;
+  installIdentifier: string;
+}
+
+/** Alpine (catalogue name alpine, osinfo alpinelinux3.x): BusyBox sh and doas, no bash and no sudo in its cloud images. */
+export function isAlpine(dist: SeedDistribution): boolean {
+  return dist.name.toLowerCase() === 'alpine' || /^alpinelinux/i.test(dist.installIdentifier);
+}
+
+/** The login shell and elevation rule the seed gives the user on this distribution. */
+export function guestUserDefaults(dist: SeedDistribution): Required<Pick<GuestSeedOptions, 'shell' | 'doas'>> {
+  return isAlpine(dist) ? { shell: '/bin/sh', doas: true } : { shell: '/bin/bash', doas: false };
 }
 
 export interface GuestSeed {
@@ -62,6 +83,7 @@ export function renderUserData(opts: GuestSeedOptions): string {
   const user: YamlMap = {
     name: username,
     sudo: 'ALL=(ALL) NOPASSWD:ALL',
+    doas: opts.doas ? [`permit nopass ${username}`] : undefined,
     shell,
     lock_passwd: passwordHash === undefined,
     passwd: passwordHash,

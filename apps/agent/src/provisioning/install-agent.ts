@@ -1,6 +1,6 @@
 import type { JobContext } from '../jobs/handler';
 import type { GuestKeyPair } from './keys';
-import { describeInstallResult, describeInstallStart, INSTALL_STEP, InstallCommandResult, runInstallCommands, WAIT_SSH_STEP, waitForSsh } from './ssh';
+import { describeInstallResult, describeInstallStart, detectElevation, INSTALL_STEP, InstallCommandResult, runInstallCommands, WAIT_SSH_STEP, waitForSsh } from './ssh';
 
 /**
  * The SSH part of a child create, the same for every driver that reaches its guest over SSH: wait
@@ -9,9 +9,12 @@ import { describeInstallResult, describeInstallStart, INSTALL_STEP, InstallComma
 export interface InstallAgentOverSshOptions {
   host: string;
   port?: number;
-  /** `username` with `elevate: 'sudo'` (cloud images), or root with no elevate (OpenBSD). */
+  /**
+   * `username` with an elevate (cloud images), or root with none (OpenBSD). `auto` uses whichever of
+   * sudo and doas the guest has (`command -v sudo || command -v doas`): Alpine's images have only doas.
+   */
   username: string;
-  elevate?: 'sudo' | 'doas';
+  elevate?: 'sudo' | 'doas' | 'auto';
   key: GuestKeyPair;
   /** Final install commands from child.create (placeholders filled by the server). */
   commands: string[];
@@ -48,12 +51,17 @@ export async function installAgentOverSsh(ctx: JobContext, opts: InstallAgentOve
   });
   try {
     await ctx.progress(WAIT_SSH_STEP, `SSH to ${where} is up`, from + 5);
+    let elevate = opts.elevate === 'auto' ? undefined : opts.elevate;
+    if (opts.elevate === 'auto') {
+      elevate = await detectElevation(conn, opts.username);
+      await ctx.progress(INSTALL_STEP, `the commands run as root through ${elevate}${elevate === 'sudo' ? '' : ' (the guest has no sudo)'}`, from + 5);
+    }
     const total = opts.commands.length;
     const percentOf = (done: number) => Math.round(from + 5 + ((to - from - 5) * done) / Math.max(1, total));
     return await runInstallCommands(conn, opts.commands, {
       secrets: opts.secrets,
       signal: ctx.signal,
-      elevate: opts.elevate,
+      elevate,
       timeoutMsPerCommand: opts.timeoutMsPerCommand,
       onStart: (index, command) => ctx.progress(INSTALL_STEP, describeInstallStart(index, total, command), percentOf(index)),
       onCommand: (index, _command, result) => ctx.progress(INSTALL_STEP, describeInstallResult(result, total), percentOf(index + 1)),

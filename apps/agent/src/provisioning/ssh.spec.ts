@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cleanGuestText, describeInstallResult, InstallCommandError, maskSecrets, outputTail, shellQuote, TailBuffer, waitForSsh } from './ssh';
+import { cleanGuestText, describeInstallResult, detectElevation, InstallCommandError, maskSecrets, outputTail, shellQuote, TailBuffer, waitForSsh } from './ssh';
 import { generateGuestKeyPair } from './keys';
 
 const TOKEN = 'sfe_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde';
@@ -96,5 +96,40 @@ describe('waitForSsh input checks', () => {
     await expect(waitForSsh({ host: 'a b; rm -rf /', username: 'root', privateKey })).rejects.toThrow(/invalid guest address/);
     await expect(waitForSsh({ host: '10.0.0.5', port: 70000, username: 'root', privateKey })).rejects.toThrow(/invalid SSH port/);
     await expect(waitForSsh({ host: '10.0.0.5', username: 'root', privateKey: 'not a key' })).rejects.toThrow(/the guest key cannot be used/);
+  });
+});
+
+describe('detectElevation', () => {
+  /** A connection whose guest has the given commands on PATH; records what it was asked to run. */
+  const guestWith = (paths: Record<string, string>) => {
+    const asked: string[] = [];
+    const conn = {
+      execCommand: async (command: string) => {
+        asked.push(command);
+        // sh's `a || b`: the first `command -v` that finds its command prints the path and succeeds.
+        for (const name of command.split(' || ').map((c) => c.replace(/^command -v /, ''))) {
+          if (paths[name]) return { stdout: paths[name] + '\n', stderr: '', code: 0, signal: null };
+        }
+        return { stdout: '', stderr: '', code: 1, signal: null };
+      },
+    };
+    return { conn, asked };
+  };
+
+  it('asks the guest for sudo, then doas, in one command', async () => {
+    const { conn, asked } = guestWith({ sudo: '/usr/bin/sudo' });
+    await expect(detectElevation(conn as never, 'alice')).resolves.toBe('sudo');
+    expect(asked).toEqual(['command -v sudo || command -v doas']);
+  });
+
+  it('prefers sudo when both are there, and uses doas where there is no sudo (Alpine)', async () => {
+    await expect(detectElevation(guestWith({ sudo: '/usr/bin/sudo', doas: '/usr/bin/doas' }).conn as never, 'alice')).resolves.toBe('sudo');
+    await expect(detectElevation(guestWith({ doas: '/usr/bin/doas' }).conn as never, 'alice')).resolves.toBe('doas');
+  });
+
+  it('fails the install step before any command when the guest has neither', async () => {
+    const attempt = detectElevation(guestWith({}).conn as never, 'alice');
+    await expect(attempt).rejects.toMatchObject({ step: 'install-agent' });
+    await expect(attempt).rejects.toThrow('the install commands need root, but alice has neither sudo nor doas in the guest (`command -v sudo || command -v doas` found nothing): install one in the image, or create the VM with username root');
   });
 });

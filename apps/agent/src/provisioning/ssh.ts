@@ -136,7 +136,7 @@ export interface RunInstallOptions {
    * Run each command as root through `sudo -n sh -c '<command>'` (Linux) or `doas -n sh -c '<command>'`
    * (OpenBSD) when logged in as an ordinary user; leave out when logged in as root.
    */
-  elevate?: 'sudo' | 'doas';
+  elevate?: Elevator;
   /** How much of each stream to keep for messages (default 2048 bytes). */
   tailBytes?: number;
   onStart?(index: number, command: string): void | Promise<void>;
@@ -181,6 +181,26 @@ export async function runInstallCommands(conn: NodeSSH, commands: string[], opts
     if (result.code !== 0) throw new InstallCommandError(result, commands.length);
   }
   return results;
+}
+
+/** The guest's elevation commands in order of preference: the first that `command -v` finds is used. */
+export const ELEVATORS = ['sudo', 'doas'] as const;
+export type Elevator = (typeof ELEVATORS)[number];
+
+/**
+ * Which of sudo and doas the guest has, asked with `command -v sudo || command -v doas` as the user
+ * logged in: cloud images have sudo, Alpine's have doas. Neither fails the install step at once,
+ * before any command runs, with a message saying what to do.
+ */
+export async function detectElevation(conn: Pick<NodeSSH, 'execCommand'>, username: string): Promise<Elevator> {
+  const probe = ELEVATORS.map((e) => `command -v ${e}`).join(' || ');
+  const r = await conn.execCommand(probe);
+  const found = r.code === 0 ? r.stdout.trim().split('\n')[0].split('/').pop() : undefined;
+  const elevator = ELEVATORS.find((e) => e === found);
+  if (!elevator) {
+    throw new StepError(INSTALL_STEP, `the install commands need root, but ${username} has neither sudo nor doas in the guest (\`${probe}\` found nothing): install one in the image, or create the VM with username root`);
+  }
+  return elevator;
 }
 
 /** The progress message for a command about to run. */

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
+import { guestUserDefaults, renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
 import { installAgentOverSsh } from '../../provisioning/install-agent';
 import { GuestKeyStore } from '../../provisioning/keys';
 import { cachedImage, checkChildName, childTimings, sleep, withRollback } from '../children';
@@ -192,7 +192,7 @@ export class KvmChildren {
         made.add(`one-off SSH key ${keys.fileOf(name)}`, async () => keys.delete(name));
         let seed;
         try {
-          seed = renderNoCloudSeed({ instanceId: name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: key.publicKey });
+          seed = renderNoCloudSeed({ instanceId: name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: key.publicKey, ...guestUserDefaults(dist) });
         } catch (e) {
           if (e instanceof SeedInputError) throw new StepError('seed', e.message);
           throw e;
@@ -241,8 +241,8 @@ export class KvmChildren {
       await installAgentOverSsh(ctx, {
         host: ip,
         username: p.username,
-        // root needs no sudo (and a minimal image may not have it).
-        elevate: p.username === 'root' ? undefined : 'sudo',
+        // root needs no elevation (and a minimal image may have neither); others use sudo, or doas where there is no sudo (Alpine).
+        elevate: p.username === 'root' ? undefined : 'auto',
         key: key!,
         commands: dist.installCommands,
         secrets: p.agentInstall ? [p.agentInstall.enrollmentToken] : [],

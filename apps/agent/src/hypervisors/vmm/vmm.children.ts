@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildCreateParams, ChildCreateResult, ChildInfo, ChildVmState } from '@sysfleet/protocol';
 import { JobContext, StepError } from '../../jobs/handler';
-import { renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
+import { isAlpine, renderNoCloudSeed, SeedInputError } from '../../provisioning/cloud-init';
 import { installAgentOverSsh } from '../../provisioning/install-agent';
 import { GuestKeyStore } from '../../provisioning/keys';
 import { renderOpenBsdInstallConf } from '../../provisioning/openbsd-install';
@@ -170,10 +170,10 @@ export class VmmChildren {
   }
 
   /** A cloud image (Debian, Ubuntu, Alpine): a NoCloud seed ISO labelled cidata (makefs), attached as the CD-ROM. */
-  private async cloudImage(p: ChildCreateParams, ctx: JobContext, v: { dir: string; key: string; made: CreatedResources }): Promise<{ username: string; elevate?: 'sudo' }> {
+  private async cloudImage(p: ChildCreateParams, ctx: JobContext, v: { dir: string; key: string; made: CreatedResources }): Promise<{ username: string; elevate?: 'auto' }> {
     let seed;
     try {
-      seed = renderNoCloudSeed({ instanceId: p.name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: v.key, shell: '/bin/sh' });
+      seed = renderNoCloudSeed({ instanceId: p.name, hostname: p.hostname, username: p.username, passwordHash: p.passwordHash, sshPublicKeys: p.sshPublicKeys, oneOffPublicKey: v.key, shell: '/bin/sh', doas: isAlpine(p.distribution) });
     } catch (e) {
       if (e instanceof SeedInputError) throw new StepError('seed', e.message);
       throw e;
@@ -186,7 +186,8 @@ export class VmmChildren {
     await this.tools.step('seed', 'makefs', ['-t', 'cd9660', '-o', 'label=cidata,rockridge', iso, seedDir], { signal: ctx.signal });
     v.made.add(`seed ${iso}`, () => rm(iso, { force: true }));
     await progress(ctx, 'seed', `cloud-init seed for ${p.username}@${p.hostname} with the one-off key`, 30);
-    return p.username === 'root' ? { username: 'root' } : { username: p.username, elevate: 'sudo' };
+    // sudo, or doas where the image has no sudo (Alpine): asked in the guest once SSH is up.
+    return p.username === 'root' ? { username: 'root' } : { username: p.username, elevate: 'auto' };
   }
 
   async create(p: ChildCreateParams, ctx: JobContext): Promise<ChildCreateResult> {
@@ -215,7 +216,7 @@ export class VmmChildren {
       const key = keys.ensure(name);
       made.add(`one-off SSH key ${keys.fileOf(name)}`, async () => keys.delete(name));
       const vmArgs = ['-m', `${p.memoryMb}M`, '-L', '-i', '1'];
-      let login: { username: string; elevate?: 'sudo' };
+      let login: { username: string; elevate?: 'auto' };
       if (isOpenBsd(dist.installIdentifier)) {
         login = await this.autoinstall(p, ctx, { dir, disk, media, key: key.publicKey, vmArgs, made });
       } else login = await this.cloudImage(p, ctx, { dir, key: key.publicKey, made });
