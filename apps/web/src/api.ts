@@ -121,6 +121,8 @@ export interface CreateChildBody {
   sshPublicKeys?: string[];
   sshKeyIds?: string[];
   network?: string;
+  /** Leave what a failed create made on the host, for debugging. */
+  keepOnFailure?: boolean;
 }
 
 export interface CreateTokenBody {

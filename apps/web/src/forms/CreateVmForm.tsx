@@ -64,8 +64,8 @@ export function CreateVmForm({ childType, distributions, sshKeys, capacity, capa
     setBusy(true);
     setFailure(null);
     const keys = splitKeys(input.sshPublicKeys);
-    // The server's keepOnFailure (CreateChildDto); sent only when asked for, as password and keys are.
-    const body: CreateChildBody & { keepOnFailure?: boolean } = {
+    // keepOnFailure is sent only when asked for, as password and keys are.
+    const body: CreateChildBody = {
       childType,
       distributionId: input.distributionId,
       name: input.name,
