@@ -6,6 +6,9 @@ import { SocketProvider, useSocketConnected } from './socket';
 import { ConfirmProvider } from './components/Confirm';
 import { NoticeProvider } from './components/Notices';
 import { describeError } from './components/ErrorMessage';
+import { Dialog } from './components/Dialog';
+import { PasswordForm } from './forms/PasswordForm';
+import { api } from './api';
 import { LANGUAGES, changeLanguage } from './i18n';
 import { applyTheme, loadTheme, nextTheme, type ThemeChoice } from './theme';
 import { LoginPage } from './pages/LoginPage';
@@ -54,6 +57,7 @@ function Layout() {
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const [logoutFailure, setLogoutFailure] = useState<unknown>(null);
+  const [changingPassword, setChangingPassword] = useState(false);
   useEffect(() => setMenuOpen(false), [location.pathname]);
   const signOut = async () => {
     setLogoutFailure(null);
@@ -112,11 +116,19 @@ function Layout() {
           </span>
           <LanguageSelect />
           <ThemeToggle />
+          <button type="button" onClick={() => setChangingPassword(true)}>
+            {t('account.changePassword')}
+          </button>
           <button type="button" onClick={() => void signOut()}>
             {t('nav.logout')}
           </button>
         </div>
       </header>
+      {changingPassword && (
+        <Dialog title={t('account.changePassword')} onClose={() => setChangingPassword(false)}>
+          <PasswordForm onSubmit={(current, next) => api.changeOwnPassword(current, next)} />
+        </Dialog>
+      )}
       {logoutFailure !== null && (
         <div className="error" role="alert">
           {t('nav.logoutFailed', { reason: describeError(t, logoutFailure) })}

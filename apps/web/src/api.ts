@@ -142,6 +142,7 @@ export type DistributionBody = Omit<Distribution, 'id'>;
 
 export const api = {
   login: (username: string, password: string) => post<LoginResult>('/api/auth/login', { username, password }),
+  changeOwnPassword: (currentPassword: string, newPassword: string) => post<void>('/api/auth/password', { currentPassword, newPassword }),
   logout: () => post<void>('/api/auth/logout'),
   me: () => get<{ user: User; csrfToken: string }>('/api/auth/me'),
 

@@ -245,6 +245,11 @@ export function validateUser(input: UserInput): Errors<UserField> {
   };
 }
 
+/** The own-password form: the current password, and a new one that meets the server's rules, typed twice. */
+export function validatePasswordChange(input: { current: string; password: string; confirm: string }): Errors<'current' | 'password' | 'confirm'> {
+  return { ...collect<'current'>({ current: input.current ? null : required }), ...validatePassword(input.password, input.confirm) };
+}
+
 // ---- Login ----
 
 export function validateLogin(input: { username: string; password: string }): Errors<'username' | 'password'> {

@@ -4,6 +4,7 @@ import { ApiError } from '../api';
 import { LoginForm } from './LoginForm';
 import { TokenForm } from './TokenForm';
 import { UserForm } from './UserForm';
+import { PasswordForm } from './PasswordForm';
 import { CreateVmForm } from './CreateVmForm';
 import { HostDetailPage } from '../pages/HostDetailPage';
 import { mockFetch, renderPage } from '../testing/fakes';
@@ -92,6 +93,37 @@ describe('UserForm', () => {
     await submit('Add user');
     expect(onSubmit).toHaveBeenCalledWith({ username: 'carol', password: 'correct horse', role: 'operator' });
     expect((screen.getByLabelText('User name') as HTMLInputElement).value).toBe('');
+  });
+});
+
+describe('PasswordForm', () => {
+  it('asks for the current password and a new one of the server\'s length, typed twice, before sending', async () => {
+    const onSubmit = jest.fn();
+    render(<PasswordForm onSubmit={onSubmit} />);
+    type('New password', 'short');
+    type('New password again', 'other');
+    await submit('Change password');
+    expect(screen.getByText('Required.')).toBeTruthy();
+    expect(screen.getByText('At least 12 characters.')).toBeTruthy();
+    expect(screen.getByText('The passwords do not match.')).toBeTruthy();
+    expect(onSubmit).not.toHaveBeenCalled();
+  });
+
+  it('shows a wrong current password in words, then says the change is made', async () => {
+    const onSubmit = jest.fn()
+      .mockRejectedValueOnce(new ApiError(400, 'AUTH_WRONG_PASSWORD', 'The current password is wrong'))
+      .mockResolvedValueOnce(undefined);
+    render(<PasswordForm onSubmit={onSubmit} />);
+    type('Current password', 'not-it');
+    type('New password', 'a-long-new-password');
+    type('New password again', 'a-long-new-password');
+    await submit('Change password');
+    expect(onSubmit).toHaveBeenCalledWith('not-it', 'a-long-new-password');
+    expect(screen.getByRole('alert').textContent).toBe('The current password is wrong');
+    type('Current password', 'the-right-one');
+    await submit('Change password');
+    expect(onSubmit).toHaveBeenLastCalledWith('the-right-one', 'a-long-new-password');
+    expect(screen.getByRole('status').textContent).toBe('Your password is changed. Your other sessions have ended.');
   });
 });
 

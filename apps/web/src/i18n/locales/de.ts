@@ -20,6 +20,10 @@ export const de: Translation = {
     liveOn: 'Live-Aktualisierung verbunden', logout: 'Abmelden', main: 'Hauptmenü', menu: 'Menü', offline: 'Getrennt',
     pending: 'Wartende Hosts', skip: 'Zum Inhalt springen', sshKeys: 'SSH-Schlüssel', users: 'Benutzer',
   },
+  account: {
+    changePassword: 'Passwort ändern', current: 'Aktuelles Passwort', new: 'Neues Passwort', confirm: 'Neues Passwort wiederholen',
+    submit: 'Passwort ändern', changed: 'Ihr Passwort ist geändert. Ihre anderen Sitzungen sind beendet.',
+  },
   theme: { label: 'Design: {{theme}}', toggle: 'Zwischen System-, hellem und dunklem Design wechseln', system: 'System', light: 'hell', dark: 'dunkel' },
   roles: { viewer: 'Betrachter', operator: 'Operator', admin: 'Administrator' },
   login: {

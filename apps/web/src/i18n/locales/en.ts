@@ -19,6 +19,10 @@ export const en = {
     liveOn: 'Live updates are connected', logout: 'Log out', main: 'Main', menu: 'Menu', offline: 'Offline',
     pending: 'Pending hosts', skip: 'Skip to content', sshKeys: 'SSH keys', users: 'Users',
   },
+  account: {
+    changePassword: 'Change password', current: 'Current password', new: 'New password', confirm: 'New password again',
+    submit: 'Change password', changed: 'Your password is changed. Your other sessions have ended.',
+  },
   theme: { label: 'Theme: {{theme}}', toggle: 'Switch between system, light and dark theme', system: 'system', light: 'light', dark: 'dark' },
   roles: { viewer: 'viewer', operator: 'operator', admin: 'admin' },
   login: {

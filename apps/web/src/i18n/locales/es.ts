@@ -20,6 +20,10 @@ export const es: Translation = {
     liveOn: 'Actualizaciones en vivo conectadas', logout: 'Cerrar sesión', main: 'Principal', menu: 'Menú',
     offline: 'Desconectado', pending: 'Hosts pendientes', skip: 'Ir al contenido', sshKeys: 'Claves SSH', users: 'Usuarios',
   },
+  account: {
+    changePassword: 'Cambiar contraseña', current: 'Contraseña actual', new: 'Contraseña nueva', confirm: 'Repita la contraseña nueva',
+    submit: 'Cambiar contraseña', changed: 'Su contraseña ha cambiado. Sus otras sesiones han terminado.',
+  },
   theme: { label: 'Tema: {{theme}}', toggle: 'Cambiar entre tema del sistema, claro y oscuro', system: 'sistema', light: 'claro', dark: 'oscuro' },
   roles: { viewer: 'observador', operator: 'operador', admin: 'administrador' },
   login: {

@@ -20,6 +20,10 @@ export const fr: Translation = {
     liveOn: 'Mises à jour en direct connectées', logout: 'Se déconnecter', main: 'Principal', menu: 'Menu',
     offline: 'Hors ligne', pending: 'Hôtes en attente', skip: 'Aller au contenu', sshKeys: 'Clés SSH', users: 'Utilisateurs',
   },
+  account: {
+    changePassword: 'Changer le mot de passe', current: 'Mot de passe actuel', new: 'Nouveau mot de passe', confirm: 'Nouveau mot de passe, encore',
+    submit: 'Changer le mot de passe', changed: 'Votre mot de passe est changé. Vos autres sessions sont terminées.',
+  },
   theme: { label: 'Thème : {{theme}}', toggle: 'Basculer entre thème système, clair et sombre', system: 'système', light: 'clair', dark: 'sombre' },
   roles: { viewer: 'lecteur', operator: 'opérateur', admin: 'administrateur' },
   login: {

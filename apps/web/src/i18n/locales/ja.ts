@@ -20,6 +20,10 @@ export const ja: Translation = {
     liveOn: 'ライブ更新に接続中', logout: 'ログアウト', main: 'メイン', menu: 'メニュー', offline: 'オフライン',
     pending: '承認待ちホスト', skip: '本文へスキップ', sshKeys: 'SSH 鍵', users: 'ユーザー',
   },
+  account: {
+    changePassword: 'パスワードを変更', current: '現在のパスワード', new: '新しいパスワード', confirm: '新しいパスワード（確認）',
+    submit: 'パスワードを変更', changed: 'パスワードを変更しました。ほかのセッションは終了しました。',
+  },
   theme: { label: 'テーマ: {{theme}}', toggle: 'システム・ライト・ダークのテーマを切り替え', system: 'システム', light: 'ライト', dark: 'ダーク' },
   roles: { viewer: '閲覧者', operator: 'オペレーター', admin: '管理者' },
   login: {
