@@ -157,6 +157,8 @@ export interface Distribution {
   installCommands: string[];
   enabled: boolean;
   appliance?: boolean;
+  /** How the VM boots (KVM only): `uefi` for images that need it, e.g. Home Assistant OS. */
+  firmware?: 'bios' | 'uefi';
   notes?: string | null;
 }
 

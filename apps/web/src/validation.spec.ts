@@ -126,7 +126,7 @@ describe('other forms', () => {
     const ok = {
       childType: 'kvm', name: 'debian-12', version: '12', displayName: 'Debian 12', installIdentifier: 'debian12',
       imageUrl: 'https://cloud.debian.org/x.qcow2', sha256: 'a'.repeat(64), checksumUrl: '', defaultVcpus: '2', defaultMemoryMb: '2048',
-      defaultDiskGb: '20', installCommands: 'curl -fsS {{serverUrl}}/agent | sh -s {{ enrollmentToken }}\n', enabled: true, appliance: false, notes: '',
+      defaultDiskGb: '20', installCommands: 'curl -fsS {{serverUrl}}/agent | sh -s {{ enrollmentToken }}\n', enabled: true, appliance: false, firmware: 'bios', notes: '',
     };
     expect(validateDistribution(ok)).toEqual({});
     expect(Object.keys(validateDistribution({ ...ok, sha256: 'abc', imageUrl: 'ftp://x', defaultVcpus: '0', installIdentifier: '' })).sort()).toEqual([
@@ -136,6 +136,9 @@ describe('other forms', () => {
     expect(validateDistribution({ ...ok, childType: 'wsl', imageUrl: '' })).toEqual({});
     expect(validateDistribution({ ...ok, installCommands: ' \n' }).installCommands?.key).toBe('validation.commandsRequired');
     expect(validateDistribution({ ...ok, appliance: true }).installCommands?.key).toBe('validation.applianceNoCommands');
+    expect(validateDistribution({ ...ok, appliance: true, installCommands: '', firmware: 'uefi' })).toEqual({});
+    expect(validateDistribution({ ...ok, childType: 'vmm', firmware: 'uefi' }).firmware?.key).toBe('validation.uefiKvmOnly');
+    expect(validateDistribution({ ...ok, firmware: 'coreboot' }).firmware?.key).toBe('validation.required');
     expect(validateDistribution({ ...ok, installCommands: 'echo {{token}} {{serverUrl}}' }).installCommands).toEqual({
       key: 'validation.placeholders', values: { names: 'token', known: INSTALL_PLACEHOLDERS.join(', ') },
     });

@@ -295,6 +295,7 @@ export interface DistributionInput {
   installCommands: string;
   enabled: boolean;
   appliance: boolean;
+  firmware: string;
   notes: string;
 }
 export type DistributionField = keyof DistributionInput;
@@ -343,5 +344,7 @@ export function validateDistribution(input: DistributionInput): Errors<Distribut
     defaultMemoryMb: checkRange(input.defaultMemoryMb, LIMITS.distMemoryMb.min, LIMITS.distMemoryMb.max),
     defaultDiskGb: checkRange(input.defaultDiskGb, LIMITS.diskGb.min, LIMITS.diskGb.max),
     installCommands: installCommandsError(input.installCommands, input.appliance),
+    // The server refuses UEFI on vmd and WSL: only KVM boots with a firmware choice.
+    firmware: !['bios', 'uefi'].includes(input.firmware) ? required : input.firmware === 'uefi' && input.childType !== 'kvm' ? { key: 'validation.uefiKvmOnly' } : null,
   });
 }

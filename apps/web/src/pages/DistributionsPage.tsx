@@ -30,6 +30,7 @@ function toInput(d?: Distribution): DistributionInput {
     installCommands: (d?.installCommands ?? []).join('\n'),
     enabled: d?.enabled ?? true,
     appliance: d?.appliance ?? false,
+    firmware: d?.firmware ?? 'bios',
     notes: d?.notes ?? '',
   };
 }
@@ -52,6 +53,7 @@ function toBody(input: DistributionInput): DistributionBody {
     installCommands: splitKeys(input.installCommands),
     enabled: input.enabled,
     appliance: input.appliance,
+    firmware: input.firmware as NonNullable<DistributionBody['firmware']>,
     notes: optional(input.notes),
   };
 }
@@ -62,7 +64,7 @@ function DistributionDialog({ existing, onClose, onSaved }: { existing?: Distrib
   const [errors, setErrors] = useState<Errors<DistributionField>>({});
   const [failure, setFailure] = useState<unknown>(null);
   const set = <K extends DistributionField>(key: K, value: DistributionInput[K]) => setInput((prev) => ({ ...prev, [key]: value }));
-  const text = (key: Exclude<DistributionField, 'enabled' | 'appliance'>, label: string, extra: { inputMode?: 'numeric' } = {}) => (
+  const text = (key: Exclude<DistributionField, 'enabled' | 'appliance' | 'firmware'>, label: string, extra: { inputMode?: 'numeric' } = {}) => (
     <Field label={label} error={errors[key]}>
       {(p) => <input {...p} {...extra} value={input[key]} onChange={(e) => set(key, e.target.value)} />}
     </Field>
@@ -94,6 +96,14 @@ function DistributionDialog({ existing, onClose, onSaved }: { existing?: Distrib
                   {t(`hypervisor.${type}`)}
                 </option>
               ))}
+            </select>
+          )}
+        </Field>
+        <Field label={t('dist.firmware')} hint={t('dist.firmwareHint')} error={errors.firmware}>
+          {(p) => (
+            <select {...p} value={input.firmware} onChange={(e) => set('firmware', e.target.value)}>
+              <option value="bios">BIOS</option>
+              <option value="uefi">UEFI</option>
             </select>
           )}
         </Field>

@@ -3,6 +3,7 @@ import i18n from '../i18n';
 import { FakeSocket, mockFetch, renderPage } from '../testing/fakes';
 import { HostDetailPage } from './HostDetailPage';
 import { PendingPage } from './PendingPage';
+import { DistributionsPage } from './DistributionsPage';
 import type { ChildVm, Host, Virtualization } from '../types';
 
 /** The app's `/ui` socket, so the whole app can be rendered: records whether it was closed. */
@@ -450,5 +451,31 @@ describe('dashboard', () => {
       await advance(200);
     }
     expect((calls.length - perRefresh) / perRefresh).toBe(5);
+  });
+});
+
+describe('distributions', () => {
+  it('lets an admin add a KVM appliance that boots with UEFI, and refuses UEFI for vmd in the form', async () => {
+    const calls = mockFetch({ 'GET /api/distributions': [], 'POST /api/distributions': (body: unknown) => ({ id: 'd1', ...(body as object) }) });
+    render(renderPage(<DistributionsPage />, { role: 'admin', path: '/distributions', route: '/distributions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Add distribution' }));
+    const dialog = within(screen.getByRole('dialog'));
+    const type = (label: string, value: string) => fireEvent.change(dialog.getByLabelText(label), { target: { value } });
+    type('Hypervisor', 'vmm');
+    type('Firmware', 'uefi');
+    type('Name', 'haos');
+    type('Version', '13');
+    type('Display name', 'Home Assistant OS 13');
+    type('Install identifier', 'generic');
+    type('Image URL', 'https://example.org/haos.qcow2');
+    fireEvent.click(dialog.getByLabelText('Appliance'));
+    await act(async () => fireEvent.click(dialog.getByRole('button', { name: 'Save' })));
+    expect(dialog.getByText('Only KVM VMs can boot with UEFI.')).toBeTruthy();
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+
+    type('Hypervisor', 'kvm');
+    await act(async () => fireEvent.click(dialog.getByRole('button', { name: 'Save' })));
+    const post = calls.find((c) => c.method === 'POST' && c.path === '/api/distributions');
+    expect(post?.body).toMatchObject({ childType: 'kvm', name: 'haos', firmware: 'uefi', appliance: true, installCommands: [] });
   });
 });

@@ -52,6 +52,7 @@ export const de: Translation = {
     version: 'Buchstaben, Ziffern, „.“, „_“ und „-“, beginnend mit Buchstabe oder Ziffer, höchstens 64 Zeichen.',
     identifier: 'Buchstaben, Ziffern, „_“, „.“, „:“ und „-“, beginnend mit Buchstabe oder Ziffer.',
     imageRequired: 'KVM- und vmd-Distributionen brauchen eine Abbild-URL.',
+    uefiKvmOnly: 'Nur KVM-VMs können mit UEFI starten.',
     applianceNoCommands: 'Eine Appliance wird unverändert importiert: Installationsbefehle leer lassen.',
     commandsRequired: 'Geben Sie die Befehle an, die den Agenten installieren, oder markieren Sie sie als Appliance.',
     tooMany: 'Höchstens {{max}} Zeilen.',
@@ -155,6 +156,7 @@ export const de: Translation = {
     params: 'Parameter', result: 'Ergebnis',
   },
   dist: {
+    firmware: 'Firmware', firmwareHint: 'Nur KVM: UEFI für Images, die es brauchen, etwa Home Assistant OS.',
     title: 'Distributionen', add: 'Distribution hinzufügen', editTitle: '{{name}} bearbeiten', childType: 'Hypervisor',
     version: 'Version', displayName: 'Anzeigename', installIdentifier: 'Installationskennung', imageUrl: 'Abbild-URL',
     sha256: 'SHA-256', checksumUrl: 'URL der Prüfsummenliste', installCommands: 'Befehle zur Agent-Installation',

@@ -51,6 +51,7 @@ export const en = {
     version: 'Letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters.',
     identifier: 'Letters, digits, "_", ".", ":" and "-", starting with a letter or digit.',
     imageRequired: 'KVM and vmd distributions need an image URL.',
+    uefiKvmOnly: 'Only KVM VMs can boot with UEFI.',
     applianceNoCommands: 'An appliance is imported as it is: leave the install commands empty.',
     commandsRequired: 'Give the commands that install the agent, or mark it as an appliance.',
     tooMany: 'At most {{max}} lines.',
@@ -152,6 +153,7 @@ export const en = {
     params: 'Parameters', result: 'Result',
   },
   dist: {
+    firmware: 'Firmware', firmwareHint: 'KVM only: UEFI for images that need it, such as Home Assistant OS.',
     title: 'Distributions', add: 'Add distribution', editTitle: 'Edit {{name}}', childType: 'Hypervisor',
     version: 'Version', displayName: 'Display name', installIdentifier: 'Install identifier', imageUrl: 'Image URL',
     sha256: 'SHA-256', checksumUrl: 'Checksum list URL', installCommands: 'Agent install commands',

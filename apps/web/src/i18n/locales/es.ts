@@ -52,6 +52,7 @@ export const es: Translation = {
     version: 'Letras, dígitos, «.», «_» y «-», empezando por letra o dígito, como máximo 64 caracteres.',
     identifier: 'Letras, dígitos, «_», «.», «:» y «-», empezando por letra o dígito.',
     imageRequired: 'Las distribuciones KVM y vmd necesitan una URL de imagen.',
+    uefiKvmOnly: 'Solo las VM de KVM pueden arrancar con UEFI.',
     applianceNoCommands: 'Un appliance se importa tal cual: deje vacíos los comandos de instalación.',
     commandsRequired: 'Indique los comandos que instalan el agente o márquela como appliance.',
     tooMany: 'Como máximo {{max}} líneas.',
@@ -155,6 +156,7 @@ export const es: Translation = {
     params: 'Parámetros', result: 'Resultado',
   },
   dist: {
+    firmware: 'Firmware', firmwareHint: 'Solo KVM: UEFI para las imágenes que lo necesitan, como Home Assistant OS.',
     title: 'Distribuciones', add: 'Añadir distribución', editTitle: 'Editar {{name}}', childType: 'Hipervisor',
     version: 'Versión', displayName: 'Nombre visible', installIdentifier: 'Identificador de instalación', imageUrl: 'URL de la imagen',
     sha256: 'SHA-256', checksumUrl: 'URL de la lista de sumas', installCommands: 'Comandos de instalación del agente',

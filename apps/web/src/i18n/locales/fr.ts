@@ -52,6 +52,7 @@ export const fr: Translation = {
     version: 'Lettres, chiffres, « . », « _ » et « - », commençant par une lettre ou un chiffre, 64 caractères au plus.',
     identifier: 'Lettres, chiffres, « _ », « . », « : » et « - », commençant par une lettre ou un chiffre.',
     imageRequired: "Les distributions KVM et vmd nécessitent une URL d'image.",
+    uefiKvmOnly: 'Seules les VM KVM peuvent démarrer en UEFI.',
     applianceNoCommands: "Une appliance est importée telle quelle : laissez les commandes d'installation vides.",
     commandsRequired: "Indiquez les commandes qui installent l'agent, ou marquez-la comme appliance.",
     tooMany: 'Au plus {{max}} lignes.',
@@ -155,6 +156,7 @@ export const fr: Translation = {
     params: 'Paramètres', result: 'Résultat',
   },
   dist: {
+    firmware: 'Micrologiciel', firmwareHint: 'KVM seulement : UEFI pour les images qui en ont besoin, comme Home Assistant OS.',
     title: 'Distributions', add: 'Ajouter une distribution', editTitle: 'Modifier {{name}}', childType: 'Hyperviseur',
     version: 'Version', displayName: "Nom d'affichage", installIdentifier: "Identifiant d'installation", imageUrl: "URL de l'image",
     sha256: 'SHA-256', checksumUrl: 'URL de la liste de sommes de contrôle', installCommands: "Commandes d'installation de l'agent",

@@ -52,6 +52,7 @@ export const ja: Translation = {
     version: '英数字・「.」「_」「-」のみ。先頭は英数字、64 文字以内。',
     identifier: '英数字・「_」「.」「:」「-」のみ。先頭は英数字。',
     imageRequired: 'KVM と vmd のディストリビューションにはイメージ URL が必要です。',
+    uefiKvmOnly: 'UEFI で起動できるのは KVM の VM だけです。',
     applianceNoCommands: 'アプライアンスはそのままインポートされます。インストールコマンドは空にしてください。',
     commandsRequired: 'エージェントをインストールするコマンドを入力するか、アプライアンスとして指定してください。',
     tooMany: '{{max}} 行以内にしてください。',
@@ -155,6 +156,7 @@ export const ja: Translation = {
     params: 'パラメーター', result: '結果',
   },
   dist: {
+    firmware: 'ファームウェア', firmwareHint: 'KVM のみ：Home Assistant OS など UEFI が必要なイメージ用。',
     title: 'ディストリビューション', add: 'ディストリビューションを追加', editTitle: '{{name}} を編集', childType: 'ハイパーバイザー',
     version: 'バージョン', displayName: '表示名', installIdentifier: 'インストール識別子', imageUrl: 'イメージ URL',
     sha256: 'SHA-256 値', checksumUrl: 'チェックサム一覧の URL', installCommands: 'エージェントのインストールコマンド',
