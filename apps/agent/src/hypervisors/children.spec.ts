@@ -5,12 +5,12 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configureSimulation, readSimState, updateSimState } from '@sysfleet/host-sim';
+import { configureSimulation, readSimState } from '@sysfleet/host-sim';
 import { ChildCreateParams, ChildCreateResult, ChildDistribution, parsePayload } from '@sysfleet/protocol';
 import { StepError } from '../jobs/handler';
 import { cachedImage, parseChecksumList, withRollback } from './children';
 import { createChildHandlers } from './handlers';
-import { recordingContext, simulatedHost } from './testing';
+import { markKvmInitialised, recordingContext, serveImage, simulatedHost } from './testing';
 
 jest.setTimeout(60_000);
 
@@ -139,23 +139,18 @@ describe('withRollback', () => {
 describe('child.* handlers on a simulated KVM host', () => {
   const host = simulatedHost('kvm');
   const stateDir = mkdtempSync(join(tmpdir(), 'sysfleet-agent-state-'));
-  let server: Server;
+  let image: { url: string; close(): void };
   let imageUrl: string;
   const handlers = createChildHandlers({ stateDir }, { ...host.processEnv, SYSFLEET_CHILD_IP_ATTEMPTS: '2', SYSFLEET_CHILD_IP_INTERVAL_MS: '10' });
   const handler = (command: string) => handlers.find((h) => h.command === command)!;
 
   beforeAll(async () => {
-    updateSimState(host.stateDir, (s) => {
-      s.packages.push('qemu-utils', 'cloud-image-utils', 'virtinst', 'libvirt-clients', 'libvirt-daemon-system');
-      s.services.libvirtd = { enabled: true, running: true };
-      s.networks.push({ name: 'default', uuid: 'u', forward: 'nat', bridge: 'virbr0', active: true, autostart: true, persistent: true });
-    });
-    server = createServer((_req, res) => res.end(IMAGE));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    imageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/haos.qcow2`;
+    markKvmInitialised(host.stateDir);
+    image = await serveImage(IMAGE, 'haos.qcow2');
+    imageUrl = image.url;
   });
   afterAll(() => {
-    server.close();
+    image.close();
     host.cleanup();
     rmSync(stateDir, { recursive: true, force: true });
   });

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configureSimulation, readSimCalls, readSimState, updateSimState } from '@sysfleet/host-sim';
+import { configureSimulation, readSimCalls, readSimState } from '@sysfleet/host-sim';
 import { ChildCreateParams, ChildCreateResult, Firmware, parsePayload } from '@sysfleet/protocol';
 import { createChildHandlers } from '../handlers';
-import { recordingContext, simulatedHost } from '../testing';
+import { markKvmInitialised, recordingContext, serveImage, simulatedHost } from '../testing';
 import { KvmDriver } from './kvm.driver';
 
 // Each simulated tool call is a node process.
@@ -20,7 +18,7 @@ const SHA = createHash('sha256').update(IMAGE).digest('hex');
 describe('KVM appliance with UEFI firmware', () => {
   const host = simulatedHost('kvm');
   const stateDir = mkdtempSync(join(tmpdir(), 'sysfleet-agent-state-'));
-  let server: Server;
+  let image: { url: string; close(): void };
   let imageUrl: string;
   const handlers = createChildHandlers({ stateDir }, { ...host.processEnv, SYSFLEET_CHILD_IP_ATTEMPTS: '2', SYSFLEET_CHILD_IP_INTERVAL_MS: '10' });
   const handler = (command: string) => handlers.find((h) => h.command === command)!;
@@ -39,17 +37,12 @@ describe('KVM appliance with UEFI firmware', () => {
   beforeAll(async () => {
     configureSimulation(host.stateDir, { recordCalls: true });
     // libvirt, QEMU and the tools, but not OVMF yet: a host initialised before UEFI guests were supported.
-    updateSimState(host.stateDir, (s) => {
-      s.packages.push('qemu-kvm', 'qemu-utils', 'cloud-image-utils', 'virtinst', 'libvirt-clients', 'libvirt-daemon-system');
-      s.services.libvirtd = { enabled: true, running: true };
-      s.networks.push({ name: 'default', uuid: 'u', forward: 'nat', bridge: 'virbr0', active: true, autostart: true, persistent: true });
-    });
-    server = createServer((_req, res) => res.end(IMAGE));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    imageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/haos_ova-14.2.qcow2`;
+    markKvmInitialised(host.stateDir);
+    image = await serveImage(IMAGE, 'haos_ova-14.2.qcow2');
+    imageUrl = image.url;
   });
   afterAll(() => {
-    server.close();
+    image.close();
     host.cleanup();
     rmSync(stateDir, { recursive: true, force: true });
   });

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { configureSimulation, readSimCalls, readSimState, updateSimState } from '@sysfleet/host-sim';
+import { configureSimulation, readSimCalls, readSimState } from '@sysfleet/host-sim';
 import { ChildCreateParams, parsePayload } from '@sysfleet/protocol';
 import type { RunOptions, RunResult } from '../../run';
 import { createChildHandlers } from '../handlers';
 import { HostTools } from '../host';
-import { recordingContext, simulatedHost } from '../testing';
+import { markKvmInitialised, recordingContext, serveImage, simulatedHost } from '../testing';
 import { parseOsinfoShortIds, resolveOsinfo } from './kvm.children';
 
 // Each simulated tool call is a node process.
@@ -103,7 +101,7 @@ describe('KVM create with an osinfo-db older than the distribution', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'sysfleet-agent-state-'));
   const bin = mkdtempSync(join(tmpdir(), 'sysfleet-osinfo-'));
   const IMAGE = Buffer.from('QFI\xfb{"format":"qcow2","virtualSize":1073741824}\n', 'latin1');
-  let server: Server;
+  let image: { url: string; close(): void };
   let imageUrl: string;
 
   beforeAll(async () => {
@@ -115,17 +113,12 @@ exit 0
 `);
     chmodSync(script, 0o755);
     configureSimulation(host.stateDir, { recordCalls: true });
-    updateSimState(host.stateDir, (s) => {
-      s.packages.push('qemu-kvm', 'qemu-utils', 'cloud-image-utils', 'virtinst', 'libvirt-clients', 'libvirt-daemon-system');
-      s.services.libvirtd = { enabled: true, running: true };
-      s.networks.push({ name: 'default', uuid: 'u', forward: 'nat', bridge: 'virbr0', active: true, autostart: true, persistent: true });
-    });
-    server = createServer((_req, res) => res.end(IMAGE));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    imageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/noble.qcow2`;
+    markKvmInitialised(host.stateDir);
+    image = await serveImage(IMAGE, 'noble.qcow2');
+    imageUrl = image.url;
   });
   afterAll(() => {
-    server.close();
+    image.close();
     host.cleanup();
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(bin, { recursive: true, force: true });
