@@ -72,6 +72,30 @@ export class JobsRepository {
     return new Map(rows.map((r) => [r.hostId, r.n]));
   });
 
+  /** The jobs of a batch that an older open job with the same serial key (same host) holds back. */
+  private readonly earlierInSerial = new Batcher<string, boolean>(async (ids) => {
+    const rows: { id: string }[] = await this.repo.query(
+      `SELECT me.id FROM jobs me WHERE me.id = ANY($1::uuid[]) AND me."serialKey" IS NOT NULL AND EXISTS (
+         SELECT 1 FROM jobs o WHERE o."serialKey" = me."serialKey" AND o."hostId" = me."hostId" AND o.status IN (${OPEN})
+           AND (o."createdAt", o.id) < (me."createdAt", me.id))`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, true]));
+  });
+
+  /** The jobs of a batch that an older queued job of their host, sendable now, must go before. */
+  private readonly earlierQueued = new Batcher<string, boolean>(async (ids) => {
+    const rows: { id: string }[] = await this.repo.query(
+      `SELECT me.id FROM jobs me WHERE me.id = ANY($1::uuid[]) AND EXISTS (
+         SELECT 1 FROM jobs o WHERE o."hostId" = me."hostId" AND o.status = 'queued' AND (o."createdAt", o.id) < (me."createdAt", me.id)
+           AND o."cancelRequestedAt" IS NULL AND o."deadlineAt" > now()
+           AND NOT (o."serialKey" IS NOT NULL AND EXISTS (
+             SELECT 1 FROM jobs p WHERE p."hostId" = o."hostId" AND p."serialKey" = o."serialKey" AND p.status IN (${OPEN}) AND (p."createdAt", p.id) < (o."createdAt", o.id))))`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, true]));
+  });
+
   /** queued -> dispatched for a batch, one `dispatched` event each. */
   private readonly dispatches = new Batcher<{ id: string } & ServerEvent, JobEntity>(async (inputs) => {
     const { first, rows } = await this.updateFirstPerJob(inputs, (i) => i.id,
@@ -258,13 +282,7 @@ export class JobsRepository {
    * stored row (microsecond `createdAt`, then id), never on a value rounded through JavaScript.
    */
   async hasEarlierOpenInSerial(job: JobEntity): Promise<boolean> {
-    if (!job.serialKey) return false;
-    const rows = await this.repo.query(
-      `SELECT 1 FROM jobs o JOIN jobs me ON me.id = $1
-        WHERE o."serialKey" = me."serialKey" AND o."hostId" = me."hostId" AND o.status IN (${OPEN}) AND (o."createdAt", o.id) < (me."createdAt", me.id) LIMIT 1`,
-      [job.id],
-    );
-    return rows.length > 0;
+    return job.serialKey ? Boolean(await this.earlierInSerial.call(job.id)) : false;
   }
 
   /**
@@ -273,16 +291,7 @@ export class JobsRepository {
    * job with its serial key. The host's concurrency limit holds both back alike and is not looked at.
    */
   async hasEarlierQueuedToSend(job: JobEntity): Promise<boolean> {
-    const rows = await this.repo.query(
-      `SELECT 1 FROM jobs o JOIN jobs me ON me.id = $1
-        WHERE o."hostId" = me."hostId" AND o.status = 'queued' AND (o."createdAt", o.id) < (me."createdAt", me.id)
-          AND o."cancelRequestedAt" IS NULL AND o."deadlineAt" > now()
-          AND NOT (o."serialKey" IS NOT NULL AND EXISTS (
-            SELECT 1 FROM jobs p WHERE p."hostId" = o."hostId" AND p."serialKey" = o."serialKey" AND p.status IN (${OPEN}) AND (p."createdAt", p.id) < (o."createdAt", o.id)))
-        LIMIT 1`,
-      [job.id],
-    );
-    return rows.length > 0;
+    return Boolean(await this.earlierQueued.call(job.id));
   }
 
   /** Open jobs, oldest first, for re-queueing after Redis lost its state. */
