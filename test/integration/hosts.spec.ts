@@ -214,6 +214,24 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect(await hosts.recordHello(pending.id, facts('hello-p'))).toBeNull();
   });
 
+  it('connects and disconnects arriving together: each host gets its own row back, one UPDATE each way', async () => {
+    const approved = await Promise.all(['on-1', 'on-2', 'on-3'].map((n) => add(n, { status: 'approved' })));
+    const pending = await add('on-pending');
+    const byFingerprint = await Promise.all([...approved, pending].map((h) => hosts.findByFingerprint(h.fingerprint)));
+    expect(byFingerprint.map((h) => h?.id)).toEqual([...approved, pending].map((h) => h.id));
+    expect(await hosts.findByFingerprint('SHA256:nobody')).toBeNull();
+    const statements = jest.spyOn(ds.getRepository(HostEntity), 'query');
+    const online = await Promise.all([...approved, pending].map((h) => hosts.markOnline(h.id)));
+    expect(online.map((h) => h && [h.id, h.online])).toEqual([...approved.map((h) => [h.id, true]), null]);
+    const offline = await Promise.all([approved[0], approved[1], pending].map((h) => hosts.markOffline(h.id)));
+    expect(offline.map((h) => h && [h.id, h.online])).toEqual([[approved[0].id, false], [approved[1].id, false], null]);
+    expect(statements).toHaveBeenCalledTimes(2);
+    statements.mockRestore();
+    // Offline twice: the second finds the host offline already and changes nothing.
+    expect(await hosts.markOffline(approved[0].id)).toBeNull();
+    expect((await hosts.findById(approved[2].id))!.online).toBe(true);
+  });
+
   it('the heartbeat leaves hosts stamped within the fresh window alone', async () => {
     const recent = await add('beat-recent', { status: 'approved' });
     const old = await add('beat-old', { status: 'approved' });

@@ -96,6 +96,20 @@ describe('EnrollmentService', () => {
     expect(audits).toEqual([expect.objectContaining({ action: 'host.enroll', actor: `agent:${host.id}`, outcome: 'success' })]);
   });
 
+  it('new keys without a token arriving together are stored with one insert and no token use, a key twice stored once', async () => {
+    const inserts: number[] = [];
+    const insertMany = hostsRepo.insertMany.bind(hostsRepo);
+    hostsRepo.insertMany = async (hs: NewHost[]) => (inserts.push(hs.length), insertMany(hs));
+    const results = await Promise.all(['SHA256:a', 'SHA256:b', 'SHA256:a', 'SHA256:c'].map((fp) => enroll(fp)));
+    expect(inserts).toEqual([4]);
+    expect(hostsRepo.rows.map((h) => h.fingerprint)).toEqual(['SHA256:a', 'SHA256:b', 'SHA256:c']);
+    expect(results.map((r) => [r.host.fingerprint, r.host.status, r.created])).toEqual([
+      ['SHA256:a', 'pending', true], ['SHA256:b', 'pending', true], ['SHA256:a', 'pending', false], ['SHA256:c', 'pending', true],
+    ]);
+    expect(audits.map((a) => a.action)).toEqual(['host.enroll', 'host.enroll', 'host.enroll']);
+    expect(tokens.rows).toHaveLength(0);
+  });
+
   it('a known key is returned as it is, without a new host', async () => {
     const first = await enroll('SHA256:a');
     const again = await enroll('SHA256:a');

@@ -39,9 +39,10 @@ export interface EnrollResult {
   created: boolean;
 }
 
-const UNIQUE_VIOLATION = '23505';
 /** Enrolments stored in one transaction at most (one multi-row INSERT). */
 const MAX_ENROLMENT_BATCH = 500;
+/** The queue of enrolments that came without a token (a token's queue is keyed by its secret's hash). */
+const NO_TOKEN = '';
 
 interface QueuedEnrolment {
   req: EnrollRequest;
@@ -59,7 +60,7 @@ export class EnrollmentService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Token enrolments waiting for their batch, per token (secret hash), and the tokens being drained. */
+  /** Enrolments waiting for their batch, per token (secret hash; NO_TOKEN for none), and the queues being drained. */
   private readonly tokenQueues = new Map<string, QueuedEnrolment[]>();
   private readonly draining = new Set<string>();
 
@@ -105,41 +106,27 @@ export class EnrollmentService {
 
   /**
    * First hello of a key: stores the host, pending unless a valid auto-approving token came with it.
-   * Enrolments with the same token are batched: while one batch is being stored, the next ones
-   * queue, and each batch is one transaction (one token UPDATE for all its uses, one multi-row host
-   * INSERT), so a thousand agents starting with one token are not served one row lock at a time.
-   * A failed insert gives the uses back (same transaction). A known key is returned as is (the
-   * caller updates its facts).
+   * Enrolments are batched per token (and those without a token together): while one batch is
+   * being stored the next ones queue, and each batch is one transaction (one token UPDATE for all
+   * its uses, one multi-row host INSERT) and one audit INSERT, so a thousand agents starting at
+   * once are not stored one row lock and one commit at a time. A failed insert gives the uses back
+   * (same transaction). A known key is returned as is (the caller updates its facts).
    */
   async enroll(req: EnrollRequest): Promise<EnrollResult> {
     const existing = req.existing !== undefined ? req.existing : await this.hostsRepo.findByFingerprint(req.fingerprint);
     if (existing) return { host: existing, created: false };
-    if (req.token) return this.queueTokenEnrolment(hashSecret(req.token), req);
-    let host: HostEntity;
-    try {
-      host = await this.hostsRepo.insert(newHost(req, null));
-    } catch (e) {
-      // The same key said hello twice at once: the other connection stored it first.
-      if (isUniqueViolation(e)) {
-        const stored = await this.hostsRepo.findByFingerprint(req.fingerprint);
-        if (stored) return { host: stored, created: false };
-      }
-      throw e;
-    }
-    await this.audit.record(enrollEvent(host, null, req.sourceIp ?? null));
-    this.hosts.announceEnrolled(host);
-    return { host, created: true };
+    return this.queueEnrolment(req.token ? hashSecret(req.token) : NO_TOKEN, req);
   }
 
-  private queueTokenEnrolment(secretHash: string, req: EnrollRequest): Promise<EnrollResult> {
+  private queueEnrolment(queueKey: string, req: EnrollRequest): Promise<EnrollResult> {
     return new Promise<EnrollResult>((resolve, reject) => {
-      let queue = this.tokenQueues.get(secretHash);
-      if (!queue) this.tokenQueues.set(secretHash, (queue = []));
+      let queue = this.tokenQueues.get(queueKey);
+      if (!queue) this.tokenQueues.set(queueKey, (queue = []));
       queue.push({ req, resolve, reject });
       // The first waiter starts the drain (after this tick, so hellos that arrived together go together).
-      if (queue.length === 1 && !this.draining.has(secretHash)) {
-        this.draining.add(secretHash);
-        setImmediate(() => void this.drainTokenQueue(secretHash));
+      if (queue.length === 1 && !this.draining.has(queueKey)) {
+        this.draining.add(queueKey);
+        setImmediate(() => void this.drainTokenQueue(queueKey));
       }
     });
   }
@@ -160,10 +147,11 @@ export class EnrollmentService {
     this.draining.delete(secretHash);
   }
 
-  /** One transaction for enrolments with one token: the first `granted` get the token, the rest arrive pending. */
+  /** One transaction for enrolments with one token (or none): the first `granted` get the token, the rest arrive pending. */
   private async enrollBatch(secretHash: string, reqs: EnrollRequest[]): Promise<EnrollResult[]> {
+    const withToken = secretHash !== NO_TOKEN;
     const { inserted, token, granted, usedBefore } = await this.dataSource.transaction(async (manager) => {
-      const use = await this.tokens.consumeMany(secretHash, reqs.length, manager);
+      const use = withToken ? await this.tokens.consumeMany(secretHash, reqs.length, manager) : null;
       const granted = use?.granted ?? 0;
       const rows = await this.hostsRepo.insertMany(reqs.map((r, i) => newHost(r, i < granted ? use!.token : null)), manager);
       const inserted = claimInserted(reqs, rows);
@@ -173,7 +161,7 @@ export class EnrollmentService {
       return { inserted, token, granted, usedBefore: use ? use.token.usedCount - granted : 0 };
     });
     // Why the token did not count for the rest: one look at it for the whole batch.
-    const refusal = granted < reqs.length ? (granted > 0 ? { reason: 'used-up', tokenId: token?.id } : await this.refusalReason(secretHash)) : null;
+    const refusal = withToken && granted < reqs.length ? (granted > 0 ? { reason: 'used-up', tokenId: token?.id } : await this.refusalReason(secretHash)) : null;
     const events: AuditInput[] = [];
     const results: EnrollResult[] = [];
     let ordinal = usedBefore;
@@ -189,7 +177,7 @@ export class EnrollmentService {
       const agent = `agent:${host.id}`;
       const used = i < granted && token ? token : null;
       events.push(enrollEvent(host, used, sourceIp));
-      events.push(
+      if (withToken) events.push(
         used
           ? {
               actor: agent, action: 'enrollment-token.use', targetType: 'enrollment-token', targetId: used.id, outcome: 'success', sourceIp,
@@ -211,10 +199,6 @@ export class EnrollmentService {
     const token = await this.tokens.findBySecretHash(secretHash);
     return token ? { reason: tokenState(token), tokenId: token.id } : { reason: 'unknown' };
   }
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  return (e as { code?: string }).code === UNIQUE_VIOLATION || (e as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION;
 }
 
 function newHost(req: EnrollRequest, token: EnrollmentTokenEntity | null): NewHost {

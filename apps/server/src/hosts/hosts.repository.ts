@@ -79,6 +79,30 @@ export class HostsRepository {
     return new Map(rows.map((r) => [r.id, r]));
   });
 
+  private readonly byFingerprint = new Batcher<string, HostEntity>(async (fingerprints) => {
+    const rows: HostEntity[] = await this.repo.query(`SELECT * FROM hosts WHERE fingerprint = ANY($1::text[])`, [fingerprints]);
+    return new Map(rows.map((r) => [r.fingerprint, r]));
+  });
+
+  /** Connects (an approval's ready agents) and disconnects of one turn: one UPDATE each way. */
+  private readonly onlineWrites = new Batcher<string, HostEntity>(async (ids) => {
+    const res = await retryOnDeadlock(() => this.repo.query(
+      `UPDATE hosts SET online = true, "lastSeenAt" = now(), "updatedAt" = now()
+       WHERE id IN (SELECT id FROM hosts WHERE id = ANY($1::uuid[]) AND status = 'approved' ORDER BY id FOR UPDATE) RETURNING *`,
+      [ids],
+    ));
+    return new Map(updatedRows(res).map((r) => [r.id, r]));
+  });
+
+  private readonly offlineWrites = new Batcher<string, HostEntity>(async (ids) => {
+    const res = await retryOnDeadlock(() => this.repo.query(
+      `UPDATE hosts SET online = false, "lastSeenAt" = now(), "updatedAt" = now()
+       WHERE id IN (SELECT id FROM hosts WHERE id = ANY($1::uuid[]) AND online ORDER BY id FOR UPDATE) RETURNING *`,
+      [ids],
+    ));
+    return new Map(updatedRows(res).map((r) => [r.id, r]));
+  });
+
   /**
    * Facts reports and hellos arriving in one turn, one UPDATE for all: per host the last report's
    * facts, online if any of them was a hello. The old jsonb is kept when equal, so an unchanged
@@ -111,8 +135,8 @@ export class HostsRepository {
     return (await this.byId.call(id)) ?? null;
   }
 
-  findByFingerprint(fingerprint: string, manager?: EntityManager): Promise<HostEntity | null> {
-    return this.of(manager).findOneBy({ fingerprint });
+  async findByFingerprint(fingerprint: string): Promise<HostEntity | null> {
+    return (await this.byFingerprint.call(fingerprint)) ?? null;
   }
 
   async existsById(id: string): Promise<boolean> {
@@ -237,19 +261,12 @@ export class HostsRepository {
 
   /** Marks an approved host online (on connect); returns the row, or null if it is not approved. */
   async markOnline(id: string): Promise<HostEntity | null> {
-    const res = await this.repo.query(
-      `UPDATE hosts SET online = true, "lastSeenAt" = now(), "updatedAt" = now() WHERE id = $1 AND status = 'approved' RETURNING *`,
-      [id],
-    );
-    return updatedRows(res)[0] ?? null;
+    return (await this.onlineWrites.call(id)) ?? null;
   }
 
+  /** Marks a host offline (its last connection closed); null if it was not online. */
   async markOffline(id: string): Promise<HostEntity | null> {
-    const res = await this.repo.query(
-      `UPDATE hosts SET online = false, "lastSeenAt" = now(), "updatedAt" = now() WHERE id = $1 AND online RETURNING *`,
-      [id],
-    );
-    return updatedRows(res)[0] ?? null;
+    return (await this.offlineWrites.call(id)) ?? null;
   }
 
   /**
