@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { fingerprintOf, handshakeMessage, parsePublicKey, verifyHandshake } from './identity';
 
 describe('parsePublicKey / verifyHandshake', () => {
@@ -21,6 +21,17 @@ describe('parsePublicKey / verifyHandshake', () => {
     expect(verifyHandshake(pem, 'h1', timestamp, nonce, signature)).toBe(true);
     expect(verifyHandshake(parsed, 'h2', timestamp, nonce, signature)).toBe(false);
     expect(verifyHandshake('not a key', 'h1', timestamp, nonce, signature)).toBe(false);
+  });
+
+  it('fingerprints the raw key however the PEM is laid out (CRLF, no final newline, an EC key refused)', () => {
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+    const expected = 'SHA256:' + createHash('sha256').update(raw).digest('base64').replace(/=+$/, '');
+    expect(parsePublicKey(pem).fingerprint).toBe(expected);
+    expect(parsePublicKey(pem.replace(/\n/g, '\r\n')).fingerprint).toBe(expected);
+    expect(parsePublicKey(pem.trimEnd()).fingerprint).toBe(expected);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(() => parsePublicKey(ec)).toThrow('not Ed25519');
+    expect(() => parsePublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')).toThrow();
   });
 
   it('refuses a key that is not Ed25519', () => {

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { MAX_MESSAGE_BYTES } from '@sysfleet/protocol';
 import type { Server, ServerOptions } from 'socket.io';
 import { EnvironmentVariables } from '../config/config';
+import { AUTO_PIPELINE } from '../database/redis';
 
 /**
  * Frames up to this size reach the gateway, where parsePayload refuses anything over
@@ -45,8 +46,9 @@ export class RedisIoAdapter extends IoAdapter {
 
   static async create(app: INestApplication): Promise<RedisIoAdapter> {
     const config = app.get(EnvironmentVariables);
-    const pub = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
-    const sub = pub.duplicate();
+    // PUBLISH and the PUBSUB NUMSUB of every fetchSockets() pipelined per turn; the subscriber is not.
+    const pub = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true, ...AUTO_PIPELINE });
+    const sub = pub.duplicate({ enableAutoPipelining: false });
     await Promise.all([pub.connect(), sub.connect()]);
     const factory = createAdapter(pub, sub, { key: `${config.REDIS_PREFIX}:socket.io` });
     return new RedisIoAdapter(app, factory, [pub, sub], { pingInterval: config.SOCKET_PING_INTERVAL_MS, pingTimeout: config.SOCKET_PING_TIMEOUT_MS });

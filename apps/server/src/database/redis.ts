@@ -3,6 +3,12 @@ import Redis from 'ioredis';
 import { EnvironmentVariables } from '../config/config';
 
 export const REDIS = Symbol('REDIS');
+/**
+ * Commands issued in one event-loop turn go out in one write: in a connection storm every handshake's
+ * nonce SET was its own syscall and loopback round trip.
+ */
+export const AUTO_PIPELINE = { enableAutoPipelining: true } as const;
+
 export const InjectRedis = () => Inject(REDIS);
 
 @Injectable()
@@ -17,7 +23,7 @@ class RedisCloser implements OnApplicationShutdown {
 @Global()
 @Module({
   providers: [
-    { provide: REDIS, inject: [EnvironmentVariables], useFactory: (c: EnvironmentVariables) => new Redis(c.REDIS_URL, { maxRetriesPerRequest: null }) },
+    { provide: REDIS, inject: [EnvironmentVariables], useFactory: (c: EnvironmentVariables) => new Redis(c.REDIS_URL, { maxRetriesPerRequest: null, ...AUTO_PIPELINE }) },
     RedisCloser,
   ],
   exports: [REDIS],
