@@ -61,7 +61,9 @@ async function bootstrap(): Promise<void> {
   setupOpenApi(app, serverVersion());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.useWebSocketAdapter(await RedisIoAdapter.create(app));
-  await app.listen(config.PORT, config.HOST);
+  // Nest hands its arguments on to http.Server.listen(port, host, backlog); its type only lists a callback.
+  const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+  await listen(config.PORT, config.HOST, config.LISTEN_BACKLOG);
   logger.log(`Sysfleet server listening on ${config.PUBLIC_URL} (API docs at /api/docs)`, 'Bootstrap');
 }
 

@@ -101,6 +101,13 @@ export class EnvironmentVariables {
   @IsInt() @Min(0) @Max(1048576)
   CHILD_RESERVE_MEMORY_MB = 1024;
 
+  /**
+   * Connections the kernel may hold waiting for the server to accept them (capped by net.core.somaxconn).
+   * Node's default of 511 overflows when a fleet reconnects at once; a dropped SYN costs the agent 1-7 s.
+   */
+  @IsInt() @Min(1) @Max(65535)
+  LISTEN_BACKLOG = 4096;
+
   /** socket.io ping interval of agent and browser connections; a peer silent for interval + timeout is disconnected (and its host marked offline). */
   @IsInt() @Min(500) @Max(300000)
   SOCKET_PING_INTERVAL_MS = 25000;
@@ -126,7 +133,7 @@ const DECLARED: readonly (keyof EnvironmentVariables)[] = [
   'LOG_LEVEL', 'WEB_DIST', 'JOB_HOST_CONCURRENCY', 'JOB_ACK_TIMEOUT_MS', 'JOB_REDELIVER_SECONDS', 'JOB_RECONCILE_SECONDS', 'JOB_WORKER_CONCURRENCY', 'JOB_DEADLINES', 'AGENT_BUNDLE', 'ALLOWED_ORIGINS',
   'SESSION_TTL_HOURS', 'LOGIN_MAX_FAILURES_PER_USER', 'LOGIN_MAX_FAILURES_PER_IP', 'LOGIN_FAILURE_WINDOW_SECONDS', 'TRUST_PROXY',
   'CHILD_RESERVE_MEMORY_MB', 'CHILD_RESERVE_DISK_GB', 'DB_POOL_SIZE', 'SOCKET_PING_INTERVAL_MS', 'SOCKET_PING_TIMEOUT_MS',
-  'UI_SESSION_CHECK_SECONDS',
+  'UI_SESSION_CHECK_SECONDS', 'LISTEN_BACKLOG',
 ];
 
 /** Parses and validates `env`; throws ConfigError naming every bad or missing variable. */
