@@ -179,6 +179,8 @@ describe('enrolment with real agent processes', () => {
       // Dropped by the ping timeout (interval + timeout = 2.5 s), not by anything else.
       expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(2000);
       expect(quiet.logs()).toContain(`host ${hostId} disconnected: ping timeout`);
+      // Handled once per dropped connection (not again by Nest's own disconnect hook, without a reason).
+      expect(quiet.logs().match(new RegExp(`host ${hostId} disconnected: `, 'g'))).toHaveLength(1);
 
       agent.proc.kill('SIGCONT');
       await waitFor('online again after SIGCONT', async () => (await quietHost(hostId)).online, 30_000, 200);

@@ -70,8 +70,9 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
     // The upgrade request (headers, TLS socket, buffers) is not needed after the handshake; with
     // thousands of agents connected it is memory worth giving back.
     (socket.conn as unknown as { request: unknown }).request = null;
-    // Bound here rather than through Nest's OnGatewayDisconnect, which does not pass the reason.
-    socket.once('disconnect', (reason) => this.handleDisconnect(socket, reason));
+    // Bound here rather than through Nest's OnGatewayDisconnect, which does not pass the reason. Not
+    // named handleDisconnect: Nest calls a method of that name on every disconnect as well.
+    socket.once('disconnect', (reason) => this.onDisconnect(socket, reason));
     socket.on(AgentEvent.Hello, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Hello, args, (p) => this.onHello(socket, p)));
     socket.on(AgentEvent.Facts, (...args: unknown[]) => this.dispatch(socket, AgentEvent.Facts, args, (p) => this.onFacts(socket, p)));
     socket.on(AgentEvent.JobProgress, (...args: unknown[]) => this.dispatch(socket, AgentEvent.JobProgress, args, (p) => this.onJobProgress(socket, p)));
@@ -86,7 +87,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   }
 
   /** `reason` is socket.io's: "transport error" for a frame over MAX_TRANSPORT_BYTES, "ping timeout" for a silent peer. */
-  handleDisconnect(socket: AgentSocket, reason: string): void {
+  private onDisconnect(socket: AgentSocket, reason: string): void {
     this.logger.log(`${this.who(socket)} disconnected: ${reason}`);
     const hostId = socket.data.hostId;
     if (!hostId) return;

@@ -3,7 +3,9 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
 import { MAX_MESSAGE_BYTES } from '@sysfleet/protocol';
-import type { Server, ServerOptions } from 'socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import { EnvironmentVariables } from '../config/config';
 import { AUTO_PIPELINE } from '../database/redis';
 
@@ -58,6 +60,15 @@ export class RedisIoAdapter extends IoAdapter {
     const server: Server = super.createIOServer(port, { ...options, ...SOCKET_SERVER_OPTIONS, ...this.ping });
     server.adapter(this.adapterFactory);
     return server;
+  }
+
+  /**
+   * Nest builds an rxjs chain per connection (fromEvent + share + first, four Observables and about
+   * ten closures) even for a gateway without @SubscribeMessage handlers; the gateways here bind
+   * their events themselves, so at 10,000 agents that is memory for nothing.
+   */
+  override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+    if (handlers.length > 0) super.bindMessageHandlers(socket, handlers, transform);
   }
 
   override async dispose(): Promise<void> {
