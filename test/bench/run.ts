@@ -110,7 +110,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await redis.connect();
     // --cpu-prof is not allowed in NODE_OPTIONS: a preloaded inspector session does the same.
     const preload = path.join(opts.distDir, 'cpu-profile-preload.cjs');
-    const profiling: Record<string, string> = opts.cpuProfileDir ? { NODE_OPTIONS: `--require ${preload}`, BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {};
+    const nodeOptions = [opts.cpuProfileDir ? `--require ${preload}` : '', process.env.BENCH_SERVER_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
+    const profiling: Record<string, string> = {
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+      ...(opts.cpuProfileDir ? { BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {}),
+    };
     const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...BENCH_SERVER_ENV, ...profiling } });
     await pg.connect();
     api = new BenchApi(server.url, Math.max(64, size.sustainedWindow));
