@@ -23,4 +23,38 @@ describe('Batcher', () => {
     expect(load.mock.calls).toEqual([[[1, 2]], [[3, 4]]]);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 20, 'database gone', 'database gone']);
   });
+
+  it('holds calls while its batches are in flight and sends them as one batch when one settles', async () => {
+    const gates: (() => void)[] = [];
+    const load = jest.fn((keys: string[]) => new Promise<Map<string, string>>((resolve) => gates.push(() => resolve(new Map(keys.map((k) => [k, k.toUpperCase()]))))));
+    const loader = new Batcher(load, 500, 1);
+    const turn = () => new Promise((r) => setImmediate(r));
+    const first = loader.call('a');
+    await turn();
+    expect(load.mock.calls).toEqual([[['a']]]);
+    // Later turns while 'a' is running: nothing is sent yet.
+    const waiting = [loader.call('b')];
+    await turn();
+    waiting.push(loader.call('c'));
+    await turn();
+    expect(load).toHaveBeenCalledTimes(1);
+    gates[0]();
+    expect(await first).toBe('A');
+    await turn();
+    await turn();
+    expect(load.mock.calls[1]).toEqual([['b', 'c']]);
+    gates[1]();
+    expect(await Promise.all(waiting)).toEqual(['B', 'C']);
+  });
+
+  it('still sends an unloaded call at the end of its turn, and a failed batch does not hold the next', async () => {
+    const load = jest.fn(async (keys: number[]) => {
+      if (keys.includes(1)) throw new Error('database gone');
+      return new Map(keys.map((k) => [k, k * 10]));
+    });
+    const loader = new Batcher(load, 500, 1);
+    await expect(loader.call(1)).rejects.toThrow('database gone');
+    expect(await loader.call(2)).toBe(20);
+    expect(load.mock.calls).toEqual([[[1]], [[2]]]);
+  });
 });

@@ -1,40 +1,59 @@
 /**
- * Coalesces the calls made in one turn of the event loop into one call of `run` with all their
- * inputs: under load the messages of many agents arrive together, and one statement over a batch
- * of rows costs about what one row does. Nothing is cached: each call sees the database as its
- * batch finds it. Equal inputs (`===`) in one batch are passed to `run` once and share the answer.
+ * Coalesces calls into one call of `run` with all their inputs: under load the messages of many
+ * agents arrive together, and one statement over a batch of rows costs about what one row does.
+ * A batch goes at the end of the turn its first call was made in, unless `maxInFlight` batches are
+ * still running: then calls wait and go together when one of them settles, so the batch grows with
+ * the load (a storm of hellos is a few statements, not one per turn) while an unloaded call waits
+ * for nothing. Nothing is cached: each call sees the database as its batch finds it. Equal inputs
+ * (`===`) in one batch are passed to `run` once and share the answer.
  */
 export class Batcher<I, O> {
   private pending: { input: I; resolve: (v: O | undefined) => void; reject: (e: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<Map<I, O>>,
     private readonly maxBatch = 500,
+    private readonly maxInFlight = 2,
   ) {}
 
   /** The answer `run` gave for `input`, or undefined when it gave none. */
   call(input: I): Promise<O | undefined> {
     return new Promise((resolve, reject) => {
       this.pending.push({ input, resolve, reject });
+      // A full batch goes at once whatever is in flight: batches stay bounded.
       if (this.pending.length >= this.maxBatch) this.flush();
-      else if (this.pending.length === 1) setImmediate(() => this.flush());
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.inFlight < this.maxInFlight) this.flush();
     });
   }
 
   private flush(): void {
-    const batch = this.pending;
+    const batch = this.pending.splice(0, this.maxBatch);
     if (batch.length === 0) return;
-    this.pending = [];
     let answers: Promise<Map<I, O>>;
     try {
       answers = this.run([...new Set(batch.map((b) => b.input))]);
     } catch (e) {
       answers = Promise.reject(e);
     }
+    this.inFlight++;
     answers.then(
       (found) => batch.forEach((b) => b.resolve(found.get(b.input))),
       (e: unknown) => batch.forEach((b) => b.reject(e)),
-    );
+    ).finally(() => {
+      this.inFlight--;
+      this.schedule();
+    });
   }
 }
 
