@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { AgentProcess, startAgent } from '../support/agent';
 import { ApiClient, login } from '../support/api';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
@@ -190,6 +191,34 @@ describe('enrolment with real agent processes', () => {
       await agent.cleanup();
       await quiet.stop();
       await quietDb.drop();
+    }
+  }, 120_000);
+
+  it('a server that is stopped marks its hosts offline first, and they are online again when it is back', async () => {
+    const ownDb = await createTestDatabase('enrol_stop');
+    let own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('stop') });
+    const agent = startAgent({ serverUrl: own.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
+    const pg = new Client({ connectionString: ownDb.url });
+    await pg.connect();
+    const online = async (id: string) => (await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [id])).rows[0]?.online;
+    try {
+      const ownApi = await login(own.url);
+      const { hostId } = await waitingHost(agent);
+      expect((await ownApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
+      await waitFor('online', async () => (await online(hostId)) === true, 30_000);
+
+      await own.stop('SIGTERM');
+      // Read straight from Postgres: nothing else answers while the server is down.
+      expect(await online(hostId)).toBe(false);
+      expect(own.logs()).toContain('shutting down: 1 host(s) marked offline');
+
+      own = await own.restart();
+      await waitFor('online again after the restart', async () => (await online(hostId)) === true, 30_000, 200);
+    } finally {
+      await pg.end();
+      await agent.cleanup();
+      await own.stop();
+      await ownDb.drop();
     }
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
   AGENT_NAMESPACE, AgentEvent, VirtualizationReport, FactsPayload, HelloPayload, HostStatusPayload, JobProgressPayload, JobResultPayload, parsePayload,
@@ -22,12 +22,14 @@ const KNOWN_EVENTS = new Set<string>(Object.values(AgentEvent));
 
 /** The socket.io /agent namespace: handshake, enrolment, facts, job events, presence. */
 @WebSocketGateway({ namespace: AGENT_NAMESPACE, ...SOCKET_SERVER_OPTIONS })
-export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
+export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('AgentGateway');
   private ns!: AgentNamespace;
   /** This replica's connections per host that said hello. */
   private readonly local = new Map<string, Set<AgentSocket>>();
   private timer: NodeJS.Timeout | null = null;
+  /** Set when the server begins to shut down: no new connection or hello, presence written once. */
+  private closing = false;
 
   constructor(
     private readonly handshake: AgentHandshakeService,
@@ -40,6 +42,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
     this.ns = ns;
     this.channel.attach(ns);
     ns.use((socket, next) => {
+      if (this.closing) return next(new HandshakeError('SERVER_UNAVAILABLE', 'the server is shutting down; try again later'));
       const sourceIp = socket.handshake.address ?? null;
       this.handshake
         .verify(socket.handshake.auth, sourceIp)
@@ -64,6 +67,19 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Marks this replica's hosts offline while the database is still open (the connections are
+   * closed after this hook, and a disconnect's own write would race the process exit). Done before
+   * the agents can reconnect elsewhere, so another replica's hello comes after it; a host also
+   * connected to another replica is vouched for again by that replica's next heartbeat.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    const ids = [...this.local.keys()];
+    await Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
+    if (ids.length > 0) this.logger.log(`shutting down: ${ids.length} host(s) marked offline`);
   }
 
   handleConnection(socket: AgentSocket): void {
@@ -95,7 +111,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
     sockets?.delete(socket);
     if (sockets && sockets.size > 0) return;
     this.local.delete(hostId);
-    void this.markOfflineUnlessConnectedElsewhere(hostId);
+    if (!this.closing) void this.markOfflineUnlessConnectedElsewhere(hostId);
   }
 
   private async markOfflineUnlessConnectedElsewhere(hostId: string): Promise<void> {
@@ -129,6 +145,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   }
 
   private async onHello(socket: AgentSocket, raw: unknown): Promise<ServerAck | HostStatusPayload> {
+    if (this.closing) return this.refuse(socket, AgentEvent.Hello, 'the server is shutting down; reconnect later');
     const parsed = parsePayload(HelloPayload, raw);
     if (!parsed.ok) return this.refuse(socket, AgentEvent.Hello, parsed.error);
     const { identity } = socket.data;
