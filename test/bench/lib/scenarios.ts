@@ -459,6 +459,9 @@ export async function reconnectStorm(ctx: BenchContext): Promise<ScenarioOutput>
   const tStop = Date.now();
   await ctx.server.stop('SIGTERM');
   const tStopped = Date.now();
+  // A stopped replica's hosts are offline to the operator until they are back (another replica's
+  // sweep would also get there, but only after OFFLINE_AFTER_MS).
+  const stillOnline = Number((await ctx.pg.query<{ n: string }>(`SELECT count(*) AS n FROM hosts WHERE online AND id = ANY($1::uuid[])`, [hostIdsOf(ctx, ctx.fleetIndices)])).rows[0].n);
   ctx.server = await ctx.server.restart();
   const tUp = Date.now();
   ctx.fleet.hold(false);
@@ -495,6 +498,7 @@ export async function reconnectStorm(ctx: BenchContext): Promise<ScenarioOutput>
     ],
     checks: [
       { label: `${ids.length} jobs accepted and delivered before the restart`, ok: failures.length === 0 && delivered === ids.length, detail: `${delivered} delivered, ${failures.length} refused` },
+      { label: `all ${n} hosts marked offline by the server's stop`, ok: stillOnline === 0, detail: `${stillOnline} still online` },
       { label: `all ${n} agents reconnected`, ok: allBack, detail: `${ctx.fleet.countReady(ctx.fleetIndices)} ready` },
       { label: `all ${n} hosts online again`, ok: online === n, detail: `${online} online` },
       { label: 'no job lost across the restart', ok: ids.length > 0 && jobsDone },
