@@ -55,6 +55,17 @@ export const BENCH_SERVER_ENV: Record<string, string> = {
   JOB_WORKER_CONCURRENCY: '500',
 };
 
+/** BENCH_SERVER_ENV="NAME=value,NAME=value": settings to try on top of BENCH_SERVER_ENV (the run is then a custom one). */
+function serverEnvOverrides(): Record<string, string> {
+  const spec = process.env.BENCH_SERVER_ENV ?? '';
+  const pairs = spec.split(',').map((p) => p.trim()).filter(Boolean).map((p) => {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(p);
+    if (!m) throw new Error(`BENCH_SERVER_ENV: "${p}" is not NAME=value`);
+    return [m[1], m[2]] as const;
+  });
+  return Object.fromEntries(pairs);
+}
+
 /** Loopback source addresses for the agents' connections (each has its own ephemeral port range). */
 const LOCAL_ADDRESSES = Array.from({ length: 16 }, (_, k) => `127.0.0.${10 + k}`);
 
@@ -82,6 +93,7 @@ async function clearRedisPrefix(redis: Redis, prefix: string): Promise<void> {
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[bench] ${m}\n`));
+  const serverEnv = { ...BENCH_SERVER_ENV, ...serverEnvOverrides() };
   const { size } = opts;
   for (const f of ['load-agent.cjs', 'raw-server.cjs']) {
     if (!existsSync(path.join(opts.distDir, f))) throw new Error(`${f} is not built in ${opts.distDir}: run node test/bench/build.mjs first`);
@@ -115,7 +127,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       ...(opts.cpuProfileDir ? { BENCH_CPU_PROF_DIR: opts.cpuProfileDir } : {}),
     };
-    const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...BENCH_SERVER_ENV, ...profiling } });
+    const server = await startServer({ databaseUrl: db.url, redisPrefix, env: { ...serverEnv, ...profiling } });
     await pg.connect();
     api = new BenchApi(server.url, Math.max(64, size.sustainedWindow));
     await api.login('admin', ADMIN_PASSWORD);
@@ -167,11 +179,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   const ok = scenarios.every((s) => !s.error && s.checks.every((c) => c.ok));
   const table = renderTable(scenarios, size.name === 'full');
-  const report: BenchReport = { startedAt: startedAt.toISOString(), size, machine, serverEnv: BENCH_SERVER_ENV, scenarios, ok, table };
+  const report: BenchReport = { startedAt: startedAt.toISOString(), size, machine, serverEnv, scenarios, ok, table };
   if (opts.resultsDir) {
     mkdirSync(opts.resultsDir, { recursive: true });
-    // Only a standard full run is "the" result: smoke and overridden sizes get their own names.
-    const standard = JSON.stringify(size) === JSON.stringify(SIZES[size.name]);
+    // Only a standard full run is "the" result: smoke, overridden sizes, some scenarios only, a
+    // profiled or otherwise instrumented server get their own names.
+    const standard = JSON.stringify(size) === JSON.stringify(SIZES[size.name]) && !opts.only && !opts.cpuProfileDir && !process.env.BENCH_SERVER_NODE_OPTIONS
+      && JSON.stringify(serverEnv) === JSON.stringify(BENCH_SERVER_ENV);
     const suffix = size.name === 'full' && standard ? '' : `-${standard ? size.name : 'custom'}`;
     const file = path.join(opts.resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}${suffix}.json`);
     const json = JSON.stringify(report, null, 2) + '\n';
