@@ -11,6 +11,16 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/**
+ * The kernel's count of connections dropped because a listen queue was full (TcpExtListenOverflows,
+ * this network namespace): each drop costs the connecting agent a SYN retransmit of 1-7 s.
+ */
+export function listenOverflows(): number {
+  const [names, values] = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:')).map((l) => l.split(/\s+/));
+  const at = names?.indexOf('ListenOverflows') ?? -1;
+  return at > 0 && values ? Number(values[at]) : NaN;
+}
+
 /** Resident set size of a process, in bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -5,7 +5,7 @@ import type { ServerProcess } from '../../support/server';
 import type { BenchApi } from './api';
 import type { Fleet } from './fleet';
 import type { AgentSpec } from './ipc';
-import { cpuPercentOver, parseRedisRss, rssBytes } from './proc';
+import { cpuPercentOver, listenOverflows, parseRedisRss, rssBytes } from './proc';
 import { Check, figure, Figure } from './report';
 import type { BenchSize } from './sizes';
 import { nowMs, round, Summary, summarize } from './stats';
@@ -237,6 +237,7 @@ export async function enrolmentStorm(ctx: BenchContext): Promise<ScenarioOutput>
   // (a) auto-approving token
   const token = (await ctx.api.postExpect('/api/enrollment-tokens', { uses: n, expiresInSeconds: 3600, autoApprove: true, note: 'bench enrolment storm' }, 201)) as { id: string; secret: string };
   const a = range(0, n);
+  const overflowsBefore = listenOverflows();
   let refusedBefore = refusalCount(ctx.fleet);
   let t0 = Date.now();
   ctx.fleet.connect(specsOf(ctx, a), token.secret);
@@ -280,6 +281,7 @@ export async function enrolmentStorm(ctx: BenchContext): Promise<ScenarioOutput>
   figures.push(figure('authenticated reconnects per second', back.answered / reconnectSeconds, '/s'));
   figures.push(figure('pending path end to end (enrol + approve + reconnect)', n / (secondsB + approveSeconds + reconnectSeconds), 'hosts/s'));
   figures.push(figure('bulk path: refused attempts (retried)', refusalCount(ctx.fleet) - refusedBefore, ''));
+  figures.push(figure('listen queue overflows during the storms (kernel)', listenOverflows() - overflowsBefore, ''));
   checks.push({ label: `bulk path: ${n} agents enrolled pending, zero failures`, ok: enrolB.failed.length === 0, detail: `${enrolB.failed.length} failed` });
   checks.push({ label: `bulk path: ${n} approved in batches of 1000`, ok: changed === n, detail: `${changed} changed` });
   checks.push({ label: 'bulk path: connected agents heard their approval', ok: pushedReady === n, detail: `${pushedReady} of ${n}` });
@@ -456,6 +458,7 @@ export async function reconnectStorm(ctx: BenchContext): Promise<ScenarioOutput>
   await waitFor('the held jobs to reach their agents', () => ids.every((id) => ctx.fleet.commands.has(id)), 60_000, 100).catch((e: Error) => ctx.log(e.message));
   const delivered = ids.filter((id) => ctx.fleet.commands.has(id)).length;
 
+  const overflowsBefore = listenOverflows();
   const tStop = Date.now();
   await ctx.server.stop('SIGTERM');
   const tStopped = Date.now();
@@ -473,6 +476,7 @@ export async function reconnectStorm(ctx: BenchContext): Promise<ScenarioOutput>
     ctx.log(e.message);
   });
   const tAgentsBack = Date.now();
+  const overflows = listenOverflows() - overflowsBefore;
   let online = 0;
   await waitFor(`${n} hosts online in Postgres`, async () => {
     const r = await ctx.pg.query<{ n: string }>(`SELECT count(*) AS n FROM hosts WHERE online AND id = ANY($1::uuid[])`, [hostIdsOf(ctx, ctx.fleetIndices)]);
@@ -494,6 +498,7 @@ export async function reconnectStorm(ctx: BenchContext): Promise<ScenarioOutput>
       figure('server boot (start until /health answers)', (tUp - tStopped) / 1000, 's'),
       figure('all hosts online in Postgres after the restart began', (tOnline - tStop) / 1000, 's'),
       figure('in-flight jobs all stored after the restart began', (tJobs - tStop) / 1000, 's'),
+      figure('listen queue overflows until all were back (kernel)', overflows, ''),
       figure('restarted server RSS per connected agent', (rssAfter - (ctx.rssIdle0 ?? rssAfter)) / n / 1024, 'KB', undefined, 'against the first server\'s RSS before any agent'),
     ],
     checks: [
