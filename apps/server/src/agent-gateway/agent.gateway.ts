@@ -17,6 +17,8 @@ type Ack = (res: ServerAck | HostStatusPayload) => void;
 export const HEARTBEAT_INTERVAL_MS = 30_000;
 /** Hosts no replica has vouched for this long are marked offline (their replica crashed). */
 export const OFFLINE_AFTER_MS = 90_000;
+/** How long a stopping server waits to mark its hosts offline before it goes on closing. */
+const SHUTDOWN_PRESENCE_TIMEOUT_MS = 5_000;
 
 type AgentEventName = (typeof AgentEvent)[keyof typeof AgentEvent];
 type EventHandler = (socket: AgentSocket, payload: unknown) => Promise<ServerAck | HostStatusPayload>;
@@ -87,8 +89,14 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     const ids = [...this.local.keys()];
-    await Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
-    if (ids.length > 0) this.logger.log(`shutting down: ${ids.length} host(s) marked offline`);
+    const marked = Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
+    // An unreachable database must not hold the stop open: the heartbeat sweep is the fallback.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SHUTDOWN_PRESENCE_TIMEOUT_MS)));
+    const outcome = await Promise.race([marked, gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.logger.warn(`shutting down: marking ${ids.length} host(s) offline took over ${SHUTDOWN_PRESENCE_TIMEOUT_MS} ms; left to the heartbeat sweep`);
+    else if (ids.length > 0) this.logger.log(`shutting down: ${ids.length} host(s) marked offline`);
   }
 
   handleConnection(socket: AgentSocket): void {
