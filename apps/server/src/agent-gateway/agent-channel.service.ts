@@ -4,6 +4,7 @@ import {
   ServerEvent, ServerToAgentEvents, VirtualizationReport,
 } from '@sysfleet/protocol';
 import type { Namespace, Socket } from 'socket.io';
+import type { HostEntity } from '../hosts/hosts.entity';
 import type { AgentIdentity } from './agent-handshake.service';
 
 /** Events between server replicas on /agent (through the Redis adapter). */
@@ -31,6 +32,10 @@ export interface JobSink {
 /** Receives the hypervisor report an agent sends on connect (the virtualization feature sets it). */
 export type VirtualizationSink = (hostId: string, report: VirtualizationReport) => Promise<void>;
 
+/** What a ready listener may need of the host without reading it again. */
+export type ReadyHost = Pick<HostEntity, 'id' | 'status' | 'roles'>;
+export type ReadyListener = (hostId: string, host?: ReadyHost) => void;
+
 /** Every connection of a host, approved or pending: status pushes and disconnects go here. */
 export const hostRoom = (hostId: string) => `host:${hostId}`;
 /** Connections of an approved host that said hello: commands go here. */
@@ -45,7 +50,7 @@ export class AgentChannel {
   private ns: AgentNamespace | null = null;
   private sink: JobSink | null = null;
   private virtualizationSink: VirtualizationSink | null = null;
-  private readonly readyListeners: ((hostId: string) => void)[] = [];
+  private readonly readyListeners: ReadyListener[] = [];
 
   /** Called by the gateway once socket.io is up. */
   attach(ns: AgentNamespace): void {
@@ -122,8 +127,11 @@ export class AgentChannel {
     }
   }
 
-  /** `listener(hostId)` runs when an approved host has said hello on this replica (deliver its queued jobs). */
-  onAgentReady(listener: (hostId: string) => void): void {
+  /**
+   * `listener(hostId, host)` runs when an approved host has said hello on this replica (deliver its
+   * queued jobs); `host` is the row the hello just wrote, when there is one, so it need not be read again.
+   */
+  onAgentReady(listener: ReadyListener): void {
     this.readyListeners.push(listener);
   }
 
@@ -146,10 +154,10 @@ export class AgentChannel {
   }
 
   /** @internal used by the gateway */
-  notifyReady(hostId: string): void {
+  notifyReady(hostId: string, host?: ReadyHost): void {
     for (const listener of this.readyListeners) {
       try {
-        listener(hostId);
+        listener(hostId, host);
       } catch (e) {
         this.logger.error(`agent-ready listener failed for ${hostId}: ${(e as Error).message}`);
       }

@@ -199,16 +199,16 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
       if (!set) this.local.set(host.id, (set = new Set()));
       set.add(socket);
     }
-    if (host.status === 'approved') await this.makeSocketReady(socket, host.id, wentOnline);
+    if (host.status === 'approved') await this.makeSocketReady(socket, host, wentOnline);
     return { hostId: host.id, status: host.status, ...(host.status === 'pending' && { reason: 'waiting for an operator to approve this host' }) };
   }
 
   /** An approved host's connection: joins the command room, goes online, and its queued jobs may flow. */
-  private async makeSocketReady(socket: AgentSocket, hostId: string, alreadyOnline: boolean): Promise<void> {
-    socket.join(readyRoom(hostId));
-    if (!alreadyOnline) await this.hosts.markOnline(hostId);
+  private async makeSocketReady(socket: AgentSocket, host: HostEntity, alreadyOnline: boolean): Promise<void> {
+    socket.join(readyRoom(host.id));
+    if (!alreadyOnline) await this.hosts.markOnline(host.id);
     // After the hello ack is on its way, so the agent knows its host id before commands arrive.
-    setImmediate(() => this.channel.notifyReady(hostId));
+    setImmediate(() => this.channel.notifyReady(host.id, host));
   }
 
   /** On this replica: make every connection of a newly approved host ready. */

@@ -259,6 +259,15 @@ describe('ChildHostsService job results and reconciliation', () => {
     expect(t.jobInputs).toHaveLength(1);
   });
 
+  it('uses the host row the hello just wrote instead of reading it again', async () => {
+    const t = setup({ host: { roles: [] } });
+    const ready = t.channel.onAgentReady.mock.calls[0][0] as (hostId: string, host?: object) => void;
+    ready('h1', { id: 'h1', status: 'approved', roles: ['kvm_host'] });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.hosts.findById).not.toHaveBeenCalled();
+    expect(t.jobInputs.map((j) => j.type)).toEqual([Command.ChildList]);
+  });
+
   it('does not ask a host without a hypervisor role', async () => {
     const t = setup({ host: { roles: [] } });
     (t.channel.onAgentReady.mock.calls[0][0] as (hostId: string) => void)('h1');

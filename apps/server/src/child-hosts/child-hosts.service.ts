@@ -5,7 +5,7 @@ import {
 } from '@sysfleet/protocol';
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { AgentChannel } from '../agent-gateway/agent-channel.service';
+import { AgentChannel, ReadyHost } from '../agent-gateway/agent-channel.service';
 import type { Actor } from '../auth/auth.decorators';
 import { EnvironmentVariables } from '../config/config';
 import { DistributionEntity } from '../distributions/distributions.entity';
@@ -113,7 +113,7 @@ export class ChildHostsService implements OnModuleInit {
       onSucceeded: (job, r: ChildActionResult) => this.onDeleted(job, r),
     });
     this.types.register({ type: Command.ChildList, deadlineSeconds: 600, maxRunSeconds: 300, result: ChildListResult, onSucceeded: (job, r: ChildListResult) => this.onListed(job.hostId, r) });
-    this.channel.onAgentReady((hostId) => void this.listIfHypervisor(hostId).catch((e) => this.logger.warn(`child.list for ${hostId}: ${(e as Error).message}`)));
+    this.channel.onAgentReady((hostId, host) => void this.listIfHypervisor(hostId, host).catch((e) => this.logger.warn(`child.list for ${hostId}: ${(e as Error).message}`)));
   }
 
   async search(q: ChildSearchQueryDto): Promise<{ items: ChildDto[]; total: number }> {
@@ -278,8 +278,8 @@ export class ChildHostsService implements OnModuleInit {
     else void this.requestList(hostId).catch((e) => this.logger.warn(`child.list for ${hostId}: ${(e as Error).message}`));
   }
 
-  private async listIfHypervisor(hostId: string): Promise<void> {
-    const host = await this.hosts.findById(hostId);
+  private async listIfHypervisor(hostId: string, known?: ReadyHost): Promise<void> {
+    const host = known ?? (await this.hosts.findById(hostId));
     if (!host || host.status !== 'approved') return;
     if (HYPERVISOR_TYPES.some((t) => host.roles.includes(HYPERVISOR_ROLES[t]))) await this.requestList(hostId);
   }
