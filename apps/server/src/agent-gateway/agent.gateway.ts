@@ -33,9 +33,11 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   private timer: NodeJS.Timeout | null = null;
   /** Set when the server begins to shut down: no new connection or hello, presence written once. */
   private closing = false;
+  /** Hellos under way: a stop lets them finish before it writes presence. */
+  private readonly hellosInFlight = new Set<Promise<unknown>>();
   /** Every agent event has its handler (the Record makes a new event without one a type error). */
   private readonly handlers: Record<AgentEventName, EventHandler> = {
-    [AgentEvent.Hello]: (s, p) => this.onHello(s, p),
+    [AgentEvent.Hello]: (s, p) => this.tracked(this.onHello(s, p)),
     [AgentEvent.Facts]: (s, p) => this.onFacts(s, p),
     [AgentEvent.JobProgress]: (s, p) => this.onJobProgress(s, p),
     [AgentEvent.JobResult]: (s, p) => this.onJobResult(s, p),
@@ -88,15 +90,27 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
-    const ids = [...this.local.keys()];
-    const marked = Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
+    const marked = (async () => {
+      // A hello already under way would mark its host online again after the writes below.
+      await Promise.allSettled([...this.hellosInFlight]);
+      const ids = [...this.local.keys()];
+      await Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
+      return ids.length;
+    })();
     // An unreachable database must not hold the stop open: the heartbeat sweep is the fallback.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SHUTDOWN_PRESENCE_TIMEOUT_MS)));
     const outcome = await Promise.race([marked, gaveUp]);
     clearTimeout(timer);
-    if (outcome === 'timeout') this.logger.warn(`shutting down: marking ${ids.length} host(s) offline took over ${SHUTDOWN_PRESENCE_TIMEOUT_MS} ms; left to the heartbeat sweep`);
-    else if (ids.length > 0) this.logger.log(`shutting down: ${ids.length} host(s) marked offline`);
+    if (outcome === 'timeout') this.logger.warn(`shutting down: marking hosts offline took over ${SHUTDOWN_PRESENCE_TIMEOUT_MS} ms; left to the heartbeat sweep`);
+    else if (outcome > 0) this.logger.log(`shutting down: ${outcome} host(s) marked offline`);
+  }
+
+  private tracked<T>(hello: Promise<T>): Promise<T> {
+    this.hellosInFlight.add(hello);
+    const forget = () => this.hellosInFlight.delete(hello);
+    hello.then(forget, forget);
+    return hello;
   }
 
   handleConnection(socket: AgentSocket): void {
