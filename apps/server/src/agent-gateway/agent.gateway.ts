@@ -33,8 +33,8 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   private timer: NodeJS.Timeout | null = null;
   /** Set when the server begins to shut down: no new connection or hello, presence written once. */
   private closing = false;
-  /** Hellos under way: a stop lets them finish before it writes presence. */
-  private readonly hellosInFlight = new Set<Promise<unknown>>();
+  /** Hellos and offline marks under way: a stop lets them finish before it writes presence itself. */
+  private readonly presenceInFlight = new Set<Promise<unknown>>();
   /** Every agent event has its handler (the Record makes a new event without one a type error). */
   private readonly handlers: Record<AgentEventName, EventHandler> = {
     [AgentEvent.Hello]: (s, p) => this.tracked(this.onHello(s, p)),
@@ -91,8 +91,9 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     const marked = (async () => {
-      // A hello already under way would mark its host online again after the writes below.
-      await Promise.allSettled([...this.hellosInFlight]);
+      // A hello under way would mark its host online again after the writes below, and a
+      // disconnect's own mark would race the exit.
+      await Promise.allSettled([...this.presenceInFlight]);
       const ids = [...this.local.keys()];
       await Promise.all(ids.map((id) => this.hosts.markOffline(id).catch((e: Error) => this.logger.error(`marking host ${id} offline failed: ${e.message}`))));
       return ids.length;
@@ -106,11 +107,11 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
     else if (outcome > 0) this.logger.log(`shutting down: ${outcome} host(s) marked offline`);
   }
 
-  private tracked<T>(hello: Promise<T>): Promise<T> {
-    this.hellosInFlight.add(hello);
-    const forget = () => this.hellosInFlight.delete(hello);
-    hello.then(forget, forget);
-    return hello;
+  private tracked<T>(write: Promise<T>): Promise<T> {
+    this.presenceInFlight.add(write);
+    const forget = () => this.presenceInFlight.delete(write);
+    write.then(forget, forget);
+    return write;
   }
 
   handleConnection(socket: AgentSocket): void {
@@ -141,7 +142,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
     sockets?.delete(socket);
     if (sockets && sockets.size > 0) return;
     this.local.delete(hostId);
-    if (!this.closing) void this.markOfflineUnlessConnectedElsewhere(hostId);
+    if (!this.closing) void this.tracked(this.markOfflineUnlessConnectedElsewhere(hostId));
   }
 
   private async markOfflineUnlessConnectedElsewhere(hostId: string): Promise<void> {
