@@ -13,9 +13,10 @@ class FakeSessions {
     this.rows.push(row);
     return row;
   };
-  findUnexpiredWithUser = async (tokenHash: string, now: Date) => {
-    const row = this.rows.find((r) => r.tokenHash === tokenHash && r.expiresAt > now);
-    return row ? Object.assign(new SessionEntity(), row, { user: this.users.get(row.userId) }) : null;
+  findLive = async (tokenHash: string) => {
+    const row = this.rows.find((r) => r.tokenHash === tokenHash && r.expiresAt > new Date());
+    const user = row && this.users.get(row.userId);
+    return row && user ? { ...row, user } : null;
   };
   extend = jest.fn(async (id: string, lastSeenAt: Date, expiresAt: Date) => {
     Object.assign(this.rows.find((r) => r.id === id)!, { lastSeenAt, expiresAt });

@@ -60,8 +60,8 @@ export class SessionsService {
   async fromToken(token: string | undefined): Promise<{ sessionId: string; actor: Actor } | null> {
     if (!token || token.length > MAX_TOKEN_LENGTH) return null;
     const now = new Date();
-    const session = await this.sessions.findUnexpiredWithUser(sha256(token), now);
-    if (!session?.user || session.user.disabled) return null;
+    const session = await this.sessions.findLive(sha256(token));
+    if (!session || session.user.disabled) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > EXTEND_AFTER_MS) {
       await this.sessions.extend(session.id, now, new Date(now.getTime() + this.ttlMs));
     }
