@@ -122,17 +122,21 @@ describe('jobs on PostgreSQL', () => {
     expect((await eventsOf(next.id)).map((e) => `${e.source}:${e.step}`)).toEqual(['server:queued', 'server:dispatched', 'agent:step-1']);
   });
 
-  it('counts active jobs per host for many hosts at once', async () => {
+  it('counts the active jobs of each job\'s host, for many jobs at once', async () => {
     const a = await newHost();
     const b = await newHost();
     const jobsA = await queued(3, a);
-    await queued(1, b);
+    const [jobB] = await queued(1, b);
     await repo.markDispatched(jobsA[0].id, { step: 'dispatched', message: 'x' });
     await repo.recordProgress(step(jobsA[1], 1));
-    expect(await Promise.all([repo.countActiveForHost(a), repo.countActiveForHost(b), repo.countActiveForHost(a)])).toEqual([2, 0, 2]);
+    const active = () => Promise.all([jobsA[2], jobB, jobsA[2]].map(async (j) => (await repo.sendGate(j)).activeOnHost));
+    expect(await active()).toEqual([2, 0, 2]);
     await repo.finish(jobsA[0].id, { status: 'succeeded' });
-    expect(await repo.countActiveForHost(a)).toBe(1);
+    expect((await active())[0]).toBe(1);
   });
+
+  const serialWait = async (j: JobEntity) => (await repo.sendGate(j)).earlierInSerial;
+  const queuedWait = async (j: JobEntity) => (await repo.sendGate(j)).earlierQueued;
 
   /** Inserts jobs one statement each, so each has its own createdAt, oldest first. */
   const oneByOne = async (hostId: string, overs: Partial<NewJob>[]): Promise<JobEntity[]> => {
@@ -146,7 +150,7 @@ describe('jobs on PostgreSQL', () => {
     const otherHost = await newHost();
     const [vm1a, vm2, vm1b, plain, vm1c] = await oneByOne(host, [{ serialKey: 'vm1' }, { serialKey: 'vm2' }, { serialKey: 'vm1' }, {}, { serialKey: 'vm1' }]);
     const [elsewhere] = await oneByOne(otherHost, [{ serialKey: 'vm1' }]);
-    const held = () => Promise.all([vm1a, vm2, vm1b, plain, vm1c, elsewhere].map((j) => repo.hasEarlierOpenInSerial(j)));
+    const held = () => Promise.all([vm1a, vm2, vm1b, plain, vm1c, elsewhere].map((j) => serialWait(j)));
     expect(await held()).toEqual([false, false, true, false, true, false]);
     // Still open once delivered: the next job of vm1 keeps waiting until it finishes.
     await repo.markDispatched(vm1a.id, { step: 'dispatched', message: 'x' });
@@ -163,10 +167,10 @@ describe('jobs on PostgreSQL', () => {
     const open = await repo.listOpenForHost(host);
     expect(new Set(open.map((j) => j.createdAt.getTime())).size).toBe(1);
     expect(open.map((j) => j.id)).toEqual(made.map((r) => r.job.id).sort());
-    expect(await Promise.all(open.map((j) => repo.hasEarlierOpenInSerial(j)))).toEqual([false, true, true]);
+    expect(await Promise.all(open.map((j) => serialWait(j)))).toEqual([false, true, true]);
     // The first vm1 job could go now, so a younger queued job of the host waits for it.
     const [younger] = await oneByOne(host, [{}]);
-    expect(await Promise.all([...open, younger].map((j) => repo.hasEarlierQueuedToSend(j)))).toEqual([false, true, true, true]);
+    expect(await Promise.all([...open, younger].map((j) => queuedWait(j)))).toEqual([false, true, true, true]);
   });
 
   it('holds a queued job back while an older queued job of its host could be sent first, not for one that cannot', async () => {
@@ -179,7 +183,7 @@ describe('jobs on PostgreSQL', () => {
     ]);
     await repo.requestCancel(cancelledOne.id);
     const [elsewhere] = await oneByOne(otherHost, [{}]);
-    const waits = () => Promise.all([vm1Waiting, first, second, elsewhere].map((j) => repo.hasEarlierQueuedToSend(j)));
+    const waits = () => Promise.all([vm1Waiting, first, second, elsewhere].map((j) => queuedWait(j)));
     // vm1Waiting must wait for `running` (its child) and so holds nobody back; an expired or cancelled
     // job is about to be finished, not sent. `second` waits for `first`; another host's job for nothing.
     expect(await waits()).toEqual([false, false, true, false]);
@@ -188,9 +192,9 @@ describe('jobs on PostgreSQL', () => {
     // Once vm1's running job finishes, its waiting job could go: younger queued jobs wait for it.
     await repo.finish(running.id, { status: 'succeeded' });
     const [third] = await oneByOne(host, [{}]);
-    expect(await repo.hasEarlierQueuedToSend(third)).toBe(true);
+    expect(await queuedWait(third)).toBe(true);
     await repo.markDispatched(vm1Waiting.id, { step: 'dispatched', message: 'x' });
     await repo.markDispatched(second.id, { step: 'dispatched', message: 'x' });
-    expect(await repo.hasEarlierQueuedToSend(third)).toBe(false);
+    expect(await queuedWait(third)).toBe(false);
   });
 });

@@ -45,6 +45,20 @@ export interface JobOutcome {
 
 const OPEN = OPEN_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
 
+/** What may hold a queued job back from being sent now. */
+export interface SendGate {
+  /**
+   * An older queued job of the same host could be sent now and so must go first (creation order): one
+   * that is not cancelled, not past its deadline, and not itself held back by an older open job with
+   * its serial key. The host's concurrency limit holds both back alike and is not looked at.
+   */
+  earlierQueued: boolean;
+  /** An older open job with the same serial key (same host) must finish first. */
+  earlierInSerial: boolean;
+  /** Jobs the agent is carrying out now on the job's host. */
+  activeOnHost: number;
+}
+
 /** A server-side step of a job (queued, dispatched, its final state), written with the change it records. */
 export interface ServerEvent {
   step: string;
@@ -66,34 +80,25 @@ export class JobsRepository {
     return byHost;
   });
 
-  private readonly activeByHost = new Batcher<string, number>(async (hostIds) => {
-    const rows: { hostId: string; n: number }[] = await this.repo.query(
-      `SELECT "hostId", count(*)::int AS n FROM jobs WHERE "hostId" = ANY($1::uuid[]) AND status IN ('dispatched', 'running') GROUP BY "hostId"`, [hostIds]);
-    return new Map(rows.map((r) => [r.hostId, r.n]));
-  });
-
-  /** The jobs of a batch that an older open job with the same serial key (same host) holds back. */
-  private readonly earlierInSerial = new Batcher<string, boolean>(async (ids) => {
-    const rows: { id: string }[] = await this.repo.query(
-      `SELECT me.id FROM jobs me WHERE me.id = ANY($1::uuid[]) AND me."serialKey" IS NOT NULL AND EXISTS (
-         SELECT 1 FROM jobs o WHERE o."serialKey" = me."serialKey" AND o."hostId" = me."hostId" AND o.status IN (${OPEN})
-           AND (o."createdAt", o.id) < (me."createdAt", me.id))`,
+  /** What may hold each job of a batch back from being sent now (see `sendGate`). */
+  private readonly gates = new Batcher<string, SendGate>(async (ids) => {
+    const rows: ({ id: string } & SendGate)[] = await this.repo.query(
+      `SELECT me.id,
+         EXISTS (
+           SELECT 1 FROM jobs o WHERE o."hostId" = me."hostId" AND o.status = 'queued' AND (o."createdAt", o.id) < (me."createdAt", me.id)
+             AND o."cancelRequestedAt" IS NULL AND o."deadlineAt" > now()
+             AND NOT (o."serialKey" IS NOT NULL AND EXISTS (
+               SELECT 1 FROM jobs p WHERE p."hostId" = o."hostId" AND p."serialKey" = o."serialKey" AND p.status IN (${OPEN}) AND (p."createdAt", p.id) < (o."createdAt", o.id)))
+         ) AS "earlierQueued",
+         (me."serialKey" IS NOT NULL AND EXISTS (
+           SELECT 1 FROM jobs o WHERE o."serialKey" = me."serialKey" AND o."hostId" = me."hostId" AND o.status IN (${OPEN})
+             AND (o."createdAt", o.id) < (me."createdAt", me.id))
+         ) AS "earlierInSerial",
+         (SELECT count(*)::int FROM jobs a WHERE a."hostId" = me."hostId" AND a.status IN ('dispatched', 'running')) AS "activeOnHost"
+       FROM jobs me WHERE me.id = ANY($1::uuid[])`,
       [ids],
     );
-    return new Map(rows.map((r) => [r.id, true]));
-  });
-
-  /** The jobs of a batch that an older queued job of their host, sendable now, must go before. */
-  private readonly earlierQueued = new Batcher<string, boolean>(async (ids) => {
-    const rows: { id: string }[] = await this.repo.query(
-      `SELECT me.id FROM jobs me WHERE me.id = ANY($1::uuid[]) AND EXISTS (
-         SELECT 1 FROM jobs o WHERE o."hostId" = me."hostId" AND o.status = 'queued' AND (o."createdAt", o.id) < (me."createdAt", me.id)
-           AND o."cancelRequestedAt" IS NULL AND o."deadlineAt" > now()
-           AND NOT (o."serialKey" IS NOT NULL AND EXISTS (
-             SELECT 1 FROM jobs p WHERE p."hostId" = o."hostId" AND p."serialKey" = o."serialKey" AND p.status IN (${OPEN}) AND (p."createdAt", p.id) < (o."createdAt", o.id))))`,
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, true]));
+    return new Map(rows.map(({ id, ...gate }) => [id, gate]));
   });
 
   /** queued -> dispatched for a batch, one `dispatched` event each. */
@@ -272,26 +277,12 @@ export class JobsRepository {
     return (await this.openByHost.call(hostId)) ?? [];
   }
 
-  /** Jobs the agent is carrying out now on this host. */
-  async countActiveForHost(hostId: string): Promise<number> {
-    return (await this.activeByHost.call(hostId)) ?? 0;
-  }
-
   /**
-   * True when an older open job with the same serial key must finish first. Order is compared on the
-   * stored row (microsecond `createdAt`, then id), never on a value rounded through JavaScript.
+   * What may hold a queued job back, asked in one statement. Order is compared on the stored rows
+   * (microsecond `createdAt`, then id), never on a value rounded through JavaScript.
    */
-  async hasEarlierOpenInSerial(job: JobEntity): Promise<boolean> {
-    return job.serialKey ? Boolean(await this.earlierInSerial.call(job.id)) : false;
-  }
-
-  /**
-   * True when an older queued job of the same host could be sent now and so must go first (creation
-   * order): one that is not cancelled, not past its deadline, and not itself held back by an older open
-   * job with its serial key. The host's concurrency limit holds both back alike and is not looked at.
-   */
-  async hasEarlierQueuedToSend(job: JobEntity): Promise<boolean> {
-    return Boolean(await this.earlierQueued.call(job.id));
+  async sendGate(job: Pick<JobEntity, 'id'>): Promise<SendGate> {
+    return (await this.gates.call(job.id)) ?? { earlierQueued: false, earlierInSerial: false, activeOnHost: 0 };
   }
 
   /** Open jobs, oldest first, for re-queueing after Redis lost its state. */

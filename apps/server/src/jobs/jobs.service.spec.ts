@@ -8,7 +8,7 @@ import type { HostsService } from '../hosts/hosts.service';
 import type { JobEventsRepository } from './job-events.repository';
 import { JobTypes } from './job-types';
 import type { JobEntity } from './jobs.entity';
-import type { JobsRepository } from './jobs.repository';
+import type { JobsRepository, SendGate } from './jobs.repository';
 import { JobsService } from './jobs.service';
 import type { JobsSettings } from './jobs.settings';
 
@@ -44,9 +44,7 @@ function setup(job: JobEntity = makeJob()) {
     finish: jest.fn(async (_id: string, o: { status: string }) => ({ ...job, status: o.status })),
     requestCancel: jest.fn(async () => ({ ...job, cancelRequestedAt: new Date() })),
     listOpenForHost: jest.fn(async () => [job]),
-    countActiveForHost: jest.fn(async () => 0),
-    hasEarlierOpenInSerial: jest.fn(async () => false),
-    hasEarlierQueuedToSend: jest.fn(async () => false),
+    sendGate: jest.fn(async (): Promise<SendGate> => ({ earlierQueued: false, earlierInSerial: false, activeOnHost: 0 })),
     countRedispatch: jest.fn(async () => undefined),
     listOpen: jest.fn(async () => []),
   };
@@ -98,7 +96,7 @@ describe('JobsService', () => {
   it('hands a directly sent job back to the worker when the host is busy or did not answer', async () => {
     const { service, channel, jobs, watchdog } = setup();
     channel.isReadyHere.mockReturnValue(true);
-    jobs.countActiveForHost.mockResolvedValueOnce(2);
+    jobs.sendGate.mockResolvedValueOnce({ earlierQueued: false, earlierInSerial: false, activeOnHost: 2 });
     await service.create({ hostId: HOST, type: Command.InventoryRefresh, params: {}, actor });
     await waitForCall(watchdog.changeDelay);
     expect(watchdog.changeDelay).toHaveBeenLastCalledWith(1000);
@@ -189,9 +187,9 @@ describe('JobsService', () => {
 
   it('holds a job while an older job of the same child runs, or while the host is at its limit', async () => {
     const { service, channel, jobs } = setup(makeJob({ type: Command.ChildStart, serialKey: `${HOST}:vm1` }));
-    jobs.hasEarlierOpenInSerial.mockResolvedValueOnce(true);
+    jobs.sendGate.mockResolvedValueOnce({ earlierQueued: false, earlierInSerial: true, activeOnHost: 0 });
     expect(await service.deliver('x')).toEqual({ done: false, at: expect.any(Number) });
-    jobs.countActiveForHost.mockResolvedValueOnce(2);
+    jobs.sendGate.mockResolvedValueOnce({ earlierQueued: false, earlierInSerial: false, activeOnHost: 2 });
     await service.deliver('x');
     expect(channel.sendCommand).not.toHaveBeenCalled();
   });
@@ -204,7 +202,7 @@ describe('JobsService', () => {
     expect(jobs.listOpenForHost).not.toHaveBeenCalled();
 
     jobs.findById.mockResolvedValueOnce(waiting);
-    jobs.hasEarlierOpenInSerial.mockResolvedValueOnce(true);
+    jobs.sendGate.mockResolvedValueOnce({ earlierQueued: false, earlierInSerial: true, activeOnHost: 0 });
     await service.deliver(waiting.id);
     expect(channel.sendCommand).not.toHaveBeenCalled();
     jobs.listOpenForHost.mockResolvedValueOnce([waiting]);
@@ -215,10 +213,10 @@ describe('JobsService', () => {
 
   it('holds a job back while an older queued job of its host can go first', async () => {
     const { service, channel, jobs } = setup();
-    jobs.hasEarlierQueuedToSend.mockResolvedValueOnce(true);
+    jobs.sendGate.mockResolvedValueOnce({ earlierQueued: true, earlierInSerial: false, activeOnHost: 0 });
     expect(await service.deliver('x')).toEqual({ done: false, at: expect.any(Number) });
     expect(channel.sendCommand).not.toHaveBeenCalled();
-    expect(jobs.hasEarlierQueuedToSend).toHaveBeenCalledWith(expect.objectContaining({ id: makeJob().id }));
+    expect(jobs.sendGate).toHaveBeenCalledWith(expect.objectContaining({ id: makeJob().id }));
   });
 
   it('delivers a host\'s open jobs in one pass at a time, oldest first, expiring and cancelling stale ones instead of sending them', async () => {

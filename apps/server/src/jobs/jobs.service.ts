@@ -309,11 +309,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
    */
   private async send(job: JobEntity): Promise<'sent' | 'blocked' | 'offline' | 'refused'> {
     if (job.status === 'queued') {
-      // Asked together (each batched with the other sends of this turn): one round trip, not three.
-      const [earlierQueued, earlierInSerial, active] = await Promise.all([
-        this.jobs.hasEarlierQueuedToSend(job), this.jobs.hasEarlierOpenInSerial(job), this.jobs.countActiveForHost(job.hostId),
-      ]);
-      if (earlierQueued || earlierInSerial || active >= this.settings.hostConcurrency) {
+      const gate = await this.jobs.sendGate(job);
+      if (gate.earlierQueued || gate.earlierInSerial || gate.activeOnHost >= this.settings.hostConcurrency) {
         this.hostsWithWaitingJobs.add(job.hostId);
         return 'blocked';
       }
