@@ -145,4 +145,23 @@ describe('audit repository search on PostgreSQL', () => {
       await ds.query(`DELETE FROM audit_events WHERE actor = 'tie'`);
     }
   });
+
+  it('stores events recorded at the same time, each whole and with its own fields', async () => {
+    const actorId = '11111111-1111-4111-8111-111111111111';
+    try {
+      await Promise.all([
+        audit.insert(row({ actor: 'burst', action: 'host.approve', targetType: 'host', targetId: 'h-1', actorId, sourceIp: '10.0.0.9', details: { status: 200 } })),
+        audit.insert(row({ actor: 'burst', action: 'login', outcome: 'failure' })),
+        audit.insert(row({ actor: 'burst', action: 'host.reject', targetType: 'host', targetId: 'h-2' })),
+      ]);
+      const { items } = await audit.search(query({ actor: 'burst' }));
+      expect(items.map(({ id: _id, createdAt: _at, ...e }) => e).sort((a, b) => a.action.localeCompare(b.action))).toEqual([
+        row({ actor: 'burst', action: 'host.approve', targetType: 'host', targetId: 'h-1', actorId, sourceIp: '10.0.0.9', details: { status: 200 } }),
+        row({ actor: 'burst', action: 'host.reject', targetType: 'host', targetId: 'h-2' }),
+        row({ actor: 'burst', action: 'login', outcome: 'failure' }),
+      ]);
+    } finally {
+      await ds.query(`DELETE FROM audit_events WHERE actor = 'burst'`);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { Batcher } from '../common/batcher';
 import { AuditEventEntity } from './audit.entity';
 
 export interface AuditQuery {
@@ -16,19 +16,32 @@ export interface AuditQuery {
   offset: number;
 }
 
+export type NewAuditEvent = Omit<AuditEventEntity, 'id' | 'createdAt'>;
+
 @Injectable()
 export class AuditRepository {
+  /** Events recorded together (the requests finishing in one turn) go in one INSERT. */
+  private readonly single = new Batcher<NewAuditEvent, true>(async (events) => {
+    await this.insertMany(events);
+    return new Map(events.map((e) => [e, true]));
+  });
+
   constructor(@InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>) {}
 
-  async insert(event: Omit<AuditEventEntity, 'id' | 'createdAt'>): Promise<void> {
-    // jsonb columns defeat TypeORM's deep-partial typing; the entity type already constrains `event`.
-    await this.repo.insert(event as QueryDeepPartialEntity<AuditEventEntity>);
+  async insert(event: NewAuditEvent): Promise<void> {
+    await this.single.call(event);
   }
 
-  /** Many events in one multi-row INSERT (one round trip and one commit). */
-  async insertMany(events: Omit<AuditEventEntity, 'id' | 'createdAt'>[]): Promise<void> {
+  /** Many events in one INSERT (one round trip and one commit). */
+  async insertMany(events: NewAuditEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.repo.insert(events as QueryDeepPartialEntity<AuditEventEntity>[]);
+    await this.repo.query(
+      `INSERT INTO audit_events ("actorId", actor, action, "targetType", "targetId", outcome, "sourceIp", details)
+       SELECT r."actorId", r.actor, r.action, r."targetType", r."targetId", r.outcome, r."sourceIp", r.details
+         FROM jsonb_to_recordset($1::jsonb) AS r("actorId" uuid, actor text, action text, "targetType" text, "targetId" text,
+                                                 outcome text, "sourceIp" text, details jsonb)`,
+      [JSON.stringify(events)],
+    );
   }
 
   async search(q: AuditQuery): Promise<{ items: AuditEventEntity[]; total: number }> {
