@@ -25,6 +25,14 @@ export function payloadSize(raw: unknown): number {
   }
 }
 
+/** Whether a class has validation rules; decorators register them once, at class definition. */
+const rulesOf = new WeakMap<Ctor<object>, boolean>();
+function hasRules(cls: Ctor<object>): boolean {
+  let has = rulesOf.get(cls);
+  if (has === undefined) rulesOf.set(cls, (has = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).length > 0));
+  return has;
+}
+
 /**
  * The one validation path for every message that crosses the server/agent boundary:
  * size limit, plain-object check, class-validator with unknown fields refused.
@@ -37,7 +45,7 @@ export function parsePayload<T extends object>(cls: Ctor<T>, raw: unknown, maxBy
   if (size > maxBytes) return { ok: false, error: `${cls.name}: payload of ${size} bytes exceeds ${maxBytes}` };
   // A class without rules (a command that takes no parameters) accepts exactly `{}`: class-validator
   // would refuse every value of it as unknown.
-  if (getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).length === 0) {
+  if (!hasRules(cls)) {
     const keys = Object.keys(raw);
     return keys.length === 0 ? { ok: true, value: new cls() } : { ok: false, error: `${cls.name}: takes no fields (got ${keys.slice(0, 10).join(', ')})` };
   }
