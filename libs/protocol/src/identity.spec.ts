@@ -34,6 +34,15 @@ describe('parsePublicKey / verifyHandshake', () => {
     expect(() => parsePublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')).toThrow();
   });
 
+  it('reads an unusually laid out PEM (OpenSSL parses it) to the same key as the usual one', () => {
+    const usual = parsePublicKey(pem);
+    const odd = parsePublicKey(`\n${pem}\n\n`);
+    expect(odd.fingerprint).toBe(usual.fingerprint);
+    expect(odd.key.equals(usual.key)).toBe(true);
+    const signature = sign(null, handshakeMessage('h1', usual.fingerprint, timestamp, nonce), privateKey).toString('base64');
+    expect(verifyHandshake(odd, 'h1', timestamp, nonce, signature)).toBe(true);
+  });
+
   it('refuses a key that is not Ed25519', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
     expect(() => parsePublicKey(rsa)).toThrow('not Ed25519');
