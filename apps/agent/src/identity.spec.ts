@@ -28,19 +28,19 @@ describe('Identity', () => {
     expect(Identity.loadOrCreate(path.join(root, 'other')).fingerprint).not.toBe(first);
   });
 
-  it('signs handshakes the server can verify, fresh each time', () => {
+  it('signs handshakes the server can verify, fresh each time', async () => {
     const id = Identity.loadOrCreate(dir);
     const hostId = '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f';
     const a = id.sign(hostId);
     const b = id.sign(hostId);
     expect(parsePayload(HandshakeAuth, a).ok).toBe(true);
     expect(a.nonce).not.toBe(b.nonce);
-    expect(verifyHandshake(a.publicKey, a.hostId, a.timestamp, a.nonce, a.signature)).toBe(true);
-    expect(verifyHandshake(a.publicKey, undefined, a.timestamp, a.nonce, a.signature)).toBe(false);
-    expect(verifyHandshake(a.publicKey, a.hostId, a.timestamp + 1, a.nonce, a.signature)).toBe(false);
+    expect(await verifyHandshake(a.publicKey, a.hostId, a.timestamp, a.nonce, a.signature)).toBe(true);
+    expect(await verifyHandshake(a.publicKey, undefined, a.timestamp, a.nonce, a.signature)).toBe(false);
+    expect(await verifyHandshake(a.publicKey, a.hostId, a.timestamp + 1, a.nonce, a.signature)).toBe(false);
     const enrol = id.sign(undefined);
     expect(enrol.hostId).toBeUndefined();
-    expect(verifyHandshake(enrol.publicKey, undefined, enrol.timestamp, enrol.nonce, enrol.signature)).toBe(true);
+    expect(await verifyHandshake(enrol.publicKey, undefined, enrol.timestamp, enrol.nonce, enrol.signature)).toBe(true);
   });
 
   it('refuses a key file that is not a private key', () => {

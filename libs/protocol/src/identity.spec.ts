@@ -14,13 +14,15 @@ describe('parsePublicKey / verifyHandshake', () => {
     expect(parsed.key.asymmetricKeyType).toBe('ed25519');
   });
 
-  it('verifies with a parsed key exactly as with the PEM, and refuses a wrong host id', () => {
+  it('verifies with a parsed key exactly as with the PEM, and refuses a wrong host id', async () => {
     const parsed = parsePublicKey(pem);
     const signature = sign(null, handshakeMessage('h1', parsed.fingerprint, timestamp, nonce), privateKey).toString('base64');
-    expect(verifyHandshake(parsed, 'h1', timestamp, nonce, signature)).toBe(true);
-    expect(verifyHandshake(pem, 'h1', timestamp, nonce, signature)).toBe(true);
-    expect(verifyHandshake(parsed, 'h2', timestamp, nonce, signature)).toBe(false);
-    expect(verifyHandshake('not a key', 'h1', timestamp, nonce, signature)).toBe(false);
+    expect(await verifyHandshake(parsed, 'h1', timestamp, nonce, signature)).toBe(true);
+    expect(await verifyHandshake(pem, 'h1', timestamp, nonce, signature)).toBe(true);
+    expect(await verifyHandshake(parsed, 'h2', timestamp, nonce, signature)).toBe(false);
+    expect(await verifyHandshake('not a key', 'h1', timestamp, nonce, signature)).toBe(false);
+    expect(await verifyHandshake(parsed, 'h1', timestamp, nonce, 'AAAA')).toBe(false);
+    expect(await verifyHandshake(parsed, 'h1', timestamp, nonce, '')).toBe(false);
   });
 
   it('fingerprints the raw key however the PEM is laid out (CRLF, no final newline, an EC key refused)', () => {
@@ -34,13 +36,13 @@ describe('parsePublicKey / verifyHandshake', () => {
     expect(() => parsePublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')).toThrow();
   });
 
-  it('reads an unusually laid out PEM (OpenSSL parses it) to the same key as the usual one', () => {
+  it('reads an unusually laid out PEM (OpenSSL parses it) to the same key as the usual one', async () => {
     const usual = parsePublicKey(pem);
     const odd = parsePublicKey(`\n${pem}\n\n`);
     expect(odd.fingerprint).toBe(usual.fingerprint);
     expect(odd.key.equals(usual.key)).toBe(true);
     const signature = sign(null, handshakeMessage('h1', usual.fingerprint, timestamp, nonce), privateKey).toString('base64');
-    expect(verifyHandshake(odd, 'h1', timestamp, nonce, signature)).toBe(true);
+    expect(await verifyHandshake(odd, 'h1', timestamp, nonce, signature)).toBe(true);
   });
 
   it('refuses a key that is not Ed25519', () => {

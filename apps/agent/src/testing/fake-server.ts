@@ -32,9 +32,9 @@ export async function startFakeServer(): Promise<FakeServer> {
     close: () => new Promise((r) => io.close(() => r())),
   };
   const nsp = io.of('/agent');
-  nsp.use((socket, next) => {
+  nsp.use(async (socket, next) => {
     const auth = parsePayload(HandshakeAuth, socket.handshake.auth);
-    if (!auth.ok || !verifyHandshake(auth.value.publicKey, auth.value.hostId, auth.value.timestamp, auth.value.nonce, auth.value.signature)) {
+    if (!auth.ok || !(await verifyHandshake(auth.value.publicKey, auth.value.hostId, auth.value.timestamp, auth.value.nonce, auth.value.signature))) {
       return next(Object.assign(new Error('bad signature'), { data: { code: 'BAD_SIGNATURE' } }));
     }
     server.handshakes.push(auth.value);

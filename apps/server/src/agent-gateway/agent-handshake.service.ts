@@ -78,7 +78,7 @@ export class AgentHandshakeService {
       return refuse('INVALID_HANDSHAKE', 'invalid handshake: publicKey is not an Ed25519 public key');
     }
     const { fingerprint } = key;
-    if (!verifyHandshake(key, auth.hostId, auth.timestamp, auth.nonce, auth.signature)) {
+    if (!(await verifyHandshake(key, auth.hostId, auth.timestamp, auth.nonce, auth.signature))) {
       return refuse('BAD_SIGNATURE', 'handshake signature does not verify with the presented key');
     }
     if (Math.abs(now - auth.timestamp) > HANDSHAKE_MAX_SKEW_MS) {
