@@ -107,6 +107,22 @@ describe('AgentConnection against a socket.io server', () => {
     expect(new Set(server.handshakes.map((h) => h.nonce)).size).toBe(3);
   });
 
+  it('comes back at the short backoff, warning not erring, from a stopping server that refuses the handshake or drops the hello', async () => {
+    const logged: { level: string; msg: string }[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (msg: string) => void logged.push({ level: 'warn', msg }), error: (msg: string) => void logged.push({ level: 'error', msg }) };
+    let unavailable = 1;
+    server.refuse = () => (unavailable-- > 0 ? { message: 'the server is shutting down; try again later', code: 'SERVER_UNAVAILABLE' } : undefined);
+    let drops = 1;
+    server.helloAnswer = () => (drops-- > 0 ? undefined : { hostId: HOST_ID, status: 'approved' });
+    // A capped (slow) retry would take a minute here: only the short backoff gets through in time.
+    const c = connect({ log, backoff: { initialMs: 10, maxMs: 60_000, factor: 2, jitter: 0 } });
+    await until('ready after a refused handshake and a dropped hello', () => c.isReady());
+    expect(server.handshakes).toHaveLength(3);
+    expect(server.hellos).toHaveLength(2);
+    expect(logged.filter((l) => l.level === 'error')).toEqual([]);
+    expect(logged.map((l) => l.msg)).toEqual(expect.arrayContaining(['cannot connect', 'disconnected']));
+  });
+
   it('forgets an unknown host id and enrols again as a new host', async () => {
     new StateStore(dir).save({ hostId: HOST_ID, status: 'approved' });
     server.refuse = (auth) => (auth.hostId ? { message: 'this host is not known', code: 'HOST_UNKNOWN' } : undefined);

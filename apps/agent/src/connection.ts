@@ -34,7 +34,10 @@ export interface ConnectionOptions {
 }
 
 /** What a refused handshake means to the operator, beyond the server's own message. */
+const TRANSIENT_REFUSALS = new Set(['SERVER_UNAVAILABLE']);
+
 const ADVICE: Record<string, string> = {
+  SERVER_UNAVAILABLE: 'the server is stopping or cannot check the handshake now; retrying',
   HOST_REJECTED: 'an operator rejected this host; retrying slowly in case it is approved again',
   HOST_REVOKED: 'an operator revoked this host; retrying slowly in case it is approved again',
   STALE_TIMESTAMP: "this host's clock is too far from the server's; fix the time (NTP)",
@@ -263,7 +266,8 @@ export class AgentConnection {
       : code === 'HOST_UNKNOWN' ? backoffDelay(0, this.backoff)
       : backoffDelay(this.attempt++, this.backoff);
     const fields = { reason, code, advice: code ? ADVICE[code] : undefined, retryInMs: delay };
-    if (code) this.opts.log.error('server refused the connection', fields);
+    // A server that is stopping or cannot reach its database now is a passing state, not a refusal of this host.
+    if (code && !TRANSIENT_REFUSALS.has(code)) this.opts.log.error('server refused the connection', fields);
     else this.opts.log.warn('cannot connect', fields);
     if (delay !== undefined) this.reconnectLater(delay);
   }

@@ -47,7 +47,10 @@ export async function startFakeServer(): Promise<FakeServer> {
     socket.on('agent.hello', (payload: unknown, ack: (r: unknown) => void) => {
       const hello = parsePayload(HelloPayload, payload);
       if (hello.ok) server.hellos.push(hello.value);
-      ack(server.helloAnswer());
+      const answer = server.helloAnswer();
+      // No answer: the server drops the connection instead (as a stopping server does).
+      if (answer === undefined) socket.disconnect(true);
+      else ack(answer);
     });
   });
   return server;

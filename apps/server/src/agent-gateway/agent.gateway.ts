@@ -176,7 +176,12 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection, OnModul
   }
 
   private async onHello(socket: AgentSocket, raw: unknown): Promise<ServerAck | HostStatusPayload> {
-    if (this.closing) return this.refuse(socket, AgentEvent.Hello, 'the server is shutting down; reconnect later');
+    if (this.closing) {
+      // Dropped, not refused: an agent waits long after a refused hello, but reconnects soon after a
+      // disconnect, to another replica or to this one once it is back.
+      socket.disconnect(true);
+      return this.refuse(socket, AgentEvent.Hello, 'the server is shutting down');
+    }
     const parsed = parsePayload(HelloPayload, raw);
     if (!parsed.ok) return this.refuse(socket, AgentEvent.Hello, parsed.error);
     const { identity } = socket.data;
