@@ -14,7 +14,7 @@ export interface NewSession {
 }
 
 /** A live session with what a request needs of its user. */
-export type LiveSession = Pick<SessionEntity, 'id' | 'userId' | 'expiresAt' | 'lastSeenAt'> & { user: Pick<UserEntity, 'id' | 'username' | 'role' | 'disabled'> };
+export type LiveSession = Pick<SessionEntity, 'id' | 'expiresAt' | 'lastSeenAt'> & { user: Pick<UserEntity, 'id' | 'username' | 'role' | 'disabled'> };
 
 @Injectable()
 export class SessionsRepository {
@@ -26,7 +26,7 @@ export class SessionsRepository {
       [hashes, new Date()],
     );
     return new Map(rows.map((r) => [r.tokenHash, {
-      id: r.id, userId: r.userId, expiresAt: r.expiresAt, lastSeenAt: r.lastSeenAt, user: { id: r.userId, username: r.username, role: r.role, disabled: r.disabled },
+      id: r.id, expiresAt: r.expiresAt, lastSeenAt: r.lastSeenAt, user: { id: r.userId, username: r.username, role: r.role, disabled: r.disabled },
     }]));
   });
 
