@@ -56,6 +56,50 @@ describe('jobs on PostgreSQL', () => {
     expect(await eventsOf(again[0].job.id)).toHaveLength(1);
   });
 
+  it('inserts the jobs of calls made in the same turn in one statement, each call answered with its own jobs', async () => {
+    const hosts = await Promise.all([newHost(), newHost(), newHost()]);
+    const query = jest.spyOn(ds.getRepository(JobEntity), 'query');
+    try {
+      const calls = hosts.map((h, i) => Array.from({ length: i + 1 }, () => newJob(h, { createdBy: `user-${i}` })));
+      const answers = await Promise.all(calls.map((jobs, i) => repo.insertQueued(jobs, { step: 'queued', message: `queued by user-${i}` })));
+      expect(query).toHaveBeenCalledTimes(1);
+      answers.forEach((answer, i) => {
+        expect(answer.map((r) => [r.job.id, r.job.hostId, r.created])).toEqual(calls[i].map((j) => [j.id, hosts[i], true]));
+      });
+      expect(await eventsOf(answers[2][1].job.id)).toEqual([{ source: 'server', seq: null, step: 'queued', message: 'queued by user-2' }]);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  it('creates one job for an idempotency key used by two calls of the same turn', async () => {
+    const hostId = await newHost();
+    const [a, b] = await Promise.all([
+      repo.insertQueued([newJob(hostId, { idempotencyKey: 'same-turn' })], { step: 'queued', message: 'queued by alice' }),
+      repo.insertQueued([newJob(hostId, { idempotencyKey: 'same-turn' })], { step: 'queued', message: 'queued by alice' }),
+    ]);
+    expect([a[0].created, b[0].created].sort()).toEqual([false, true]);
+    expect(b[0].job.id).toBe(a[0].job.id);
+    const { n } = (await ds.query(`SELECT count(*)::int AS n FROM jobs WHERE "idempotencyKey" = 'same-turn'`))[0];
+    expect(n).toBe(1);
+  });
+
+  it('fails only the call with a bad row when calls of the same turn share a statement', async () => {
+    const hostId = await newHost();
+    const gone = randomUUID();
+    const good = newJob(hostId);
+    const bad = [newJob(hostId), newJob(gone)];
+    const [ok, failed] = await Promise.allSettled([
+      repo.insertQueued([good], { step: 'queued', message: 'queued by alice' }),
+      repo.insertQueued(bad, { step: 'queued', message: 'queued by bob' }),
+    ]);
+    expect(ok).toMatchObject({ status: 'fulfilled', value: [{ job: { id: good.id }, created: true }] });
+    expect(failed).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/foreign key/) }) });
+    // Nothing of the failed call is left half-made.
+    const { n } = (await ds.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[])`, [bad.map((j) => j.id)]))[0];
+    expect(n).toBe(0);
+  });
+
   it('dispatches and finishes jobs called in the same turn, each once, with one event each', async () => {
     const jobs = await queued(30);
     const dispatched = await Promise.all([

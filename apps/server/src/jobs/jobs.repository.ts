@@ -65,6 +65,15 @@ export interface ServerEvent {
   message: string;
 }
 
+/** One insertQueued call. */
+interface QueuedInsert {
+  jobs: NewJob[];
+  event: ServerEvent;
+}
+type InsertOutcome = { results: { job: JobEntity; created: boolean }[] } | { error: unknown };
+
+const compareKeys = (a: string | null, b: string | null): number => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1);
+
 /** The `jobs` table. Every state change is a conditional UPDATE so concurrent replicas cannot regress a job. */
 @Injectable()
 export class JobsRepository {
@@ -171,6 +180,25 @@ export class JobsRepository {
     return answers;
   });
 
+  /**
+   * The queued jobs of the insertQueued calls of one turn, in one INSERT. Should that statement
+   * fail, each call is run alone, so a bad row fails only the call it came in.
+   */
+  private readonly inserts = new Batcher<QueuedInsert, InsertOutcome>(async (calls) => {
+    const rowsOf = (c: QueuedInsert) => c.jobs.map((j) => ({ ...j, ...c.event }));
+    if (calls.length > 1) {
+      try {
+        const all = await this.insertRows(calls.flatMap(rowsOf));
+        let next = 0;
+        return new Map(calls.map((c) => [c, { results: all.slice(next, (next += c.jobs.length)) }]));
+      } catch {
+        // One call alone below gets its own error.
+      }
+    }
+    const each = await Promise.all(calls.map((c) => this.insertRows(rowsOf(c)).then((results): InsertOutcome => ({ results }), (error: unknown): InsertOutcome => ({ error }))));
+    return new Map(calls.map((c, i) => [c, each[i]]));
+  });
+
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 
   /**
@@ -186,8 +214,9 @@ export class JobsRepository {
   }
 
   /**
-   * A batch statement (`$1` is the JSON of `inputs`, sorted by job id so that concurrent batches
-   * mostly lock rows in the same order); one that PostgreSQL aborts in a deadlock is re-run.
+   * A batch statement (`$1` is the JSON of `inputs`, sorted so that concurrent batches mostly lock
+   * rows in the same order: by job id, by idempotency key for inserts); one that PostgreSQL aborts
+   * in a deadlock is re-run.
    */
   private batchQuery<T>(sql: string, inputs: unknown[]): Promise<T[]> {
     return retryOnDeadlock(() => this.repo.query(sql, [JSON.stringify(inputs)]));
@@ -195,32 +224,46 @@ export class JobsRepository {
 
 
   /**
-   * Inserts queued jobs together with their `queued` events, in one statement whatever their number.
-   * A job whose idempotency key its actor has used already is not inserted: that earlier job is
-   * returned instead, as `created: false`. Results are in the order of `jobs`.
+   * Inserts queued jobs together with their `queued` events. The calls made in one turn (each API
+   * request creates its job here) share one statement, whatever their number of jobs. A job whose
+   * idempotency key its actor has used already is not inserted: that earlier job is returned
+   * instead, as `created: false`. Results are in the order of `jobs`.
    */
   async insertQueued(jobs: NewJob[], event: ServerEvent): Promise<{ job: JobEntity; created: boolean }[]> {
-    const inserted: JobEntity[] = await this.repo.query(
-      `WITH j AS (
+    if (jobs.length === 0) return [];
+    const outcome = await this.inserts.call({ jobs, event });
+    if (!outcome) throw new Error('the job insert gave no answer');
+    if ('error' in outcome) throw outcome.error;
+    return outcome.results;
+  }
+
+  /** One statement for the rows of many calls; results in the order of `rows`. */
+  private async insertRows(rows: (NewJob & ServerEvent)[]): Promise<{ job: JobEntity; created: boolean }[]> {
+    // Sorted by idempotency key: concurrent statements with the same keys take their locks in one order.
+    const ordered = [...rows].sort((a, b) => compareKeys(a.createdBy, b.createdBy) || compareKeys(a.idempotencyKey, b.idempotencyKey));
+    const inserted: JobEntity[] = await this.batchQuery(
+      `WITH r AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "hostId" uuid, type text, params jsonb, "secretParams" text, "serialKey" text,
+                                                         "createdById" uuid, "createdBy" text, "idempotencyKey" text, "deadlineAt" timestamptz,
+                                                         step text, message text)
+       ), j AS (
          INSERT INTO jobs (id, "hostId", type, params, "secretParams", status, "serialKey", "createdById", "createdBy", "idempotencyKey", "deadlineAt")
-         SELECT r.id, r."hostId", r.type, r.params, r."secretParams", 'queued', r."serialKey", r."createdById", r."createdBy", r."idempotencyKey", r."deadlineAt"
-           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, "hostId" uuid, type text, params jsonb, "secretParams" text, "serialKey" text,
-                                                  "createdById" uuid, "createdBy" text, "idempotencyKey" text, "deadlineAt" timestamptz)
+         SELECT r.id, r."hostId", r.type, r.params, r."secretParams", 'queued', r."serialKey", r."createdById", r."createdBy", r."idempotencyKey", r."deadlineAt" FROM r
          ON CONFLICT ("createdBy", "idempotencyKey") WHERE "idempotencyKey" IS NOT NULL DO NOTHING
          RETURNING *
-       ), e AS (INSERT INTO job_events ("jobId", seq, source, step, message) SELECT id, NULL, 'server', $2, $3 FROM j)
+       ), e AS (INSERT INTO job_events ("jobId", seq, source, step, message) SELECT j.id, NULL, 'server', r.step, r.message FROM j JOIN r ON r.id = j.id)
        SELECT * FROM j`,
-      [JSON.stringify(jobs), event.step, event.message],
+      ordered,
     );
     const byId = new Map(inserted.map((j) => [j.id, j]));
-    const repeated = jobs.filter((j) => !byId.has(j.id));
+    const repeated = rows.filter((j) => !byId.has(j.id));
     const earlier = new Map<string, JobEntity>();
     for (const createdBy of new Set(repeated.map((j) => j.createdBy))) {
       const keys = repeated.filter((j) => j.createdBy === createdBy).map((j) => j.idempotencyKey);
-      const rows: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE "createdBy" = $1 AND "idempotencyKey" = ANY($2::text[])`, [createdBy, keys]);
-      for (const row of rows) earlier.set(`${createdBy}\n${row.idempotencyKey}`, row);
+      const found: JobEntity[] = await this.repo.query(`SELECT * FROM jobs WHERE "createdBy" = $1 AND "idempotencyKey" = ANY($2::text[])`, [createdBy, keys]);
+      for (const row of found) earlier.set(`${createdBy}\n${row.idempotencyKey}`, row);
     }
-    return jobs.map((j) => {
+    return rows.map((j) => {
       const created = byId.get(j.id);
       if (created) return { job: created, created: true };
       const found = earlier.get(`${j.createdBy}\n${j.idempotencyKey}`);
