@@ -154,7 +154,14 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     const fresh = `SHA256:${randomUUID()}`;
     const stored = await hosts.insertMany([row(known.fingerprint, 'many-again'), row(fresh, 'many-new'), row(fresh, 'many-twice')]);
     expect(stored.map((h) => [h.fingerprint, h.hostname, h.status, h.facts.hostname])).toEqual([[fresh, 'many-new', 'pending', 'many-new']]);
+    expect(stored[0]).toMatchObject({ roles: [], online: false, approvedAt: null, approvedBy: null, statusReason: null, fqdn: 'many-new.example.org' });
+    expect(stored[0].firstSeenAt).toBeInstanceOf(Date);
     expect((await hosts.findById(known.id))!.hostname).toBe('many-known');
+
+    const approved = await hosts.insertMany([{ ...row(`SHA256:${randomUUID()}`, 'many-approved'), status: 'approved', approvedBy: 'token:t1', online: true }]);
+    expect(approved[0]).toMatchObject({ status: 'approved', approvedBy: 'token:t1', online: true, roles: [] });
+    expect(approved[0].approvedAt).toBeInstanceOf(Date);
+    expect(approved[0].lastSeenAt).toBeInstanceOf(Date);
   });
 
   it('does not use an expired or revoked token', async () => {
