@@ -24,6 +24,17 @@ describe('Batcher', () => {
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 20, 'database gone', 'database gone']);
   });
 
+  it('with isolateFailures, runs a failed batch one input at a time so that only the bad input fails', async () => {
+    const load = jest.fn(async (keys: number[]) => {
+      if (keys.includes(3)) throw new Error(`row ${3} refused`);
+      return new Map(keys.map((k) => [k, k * 10]));
+    });
+    const loader = new Batcher(load, 500, 2, true);
+    const results = await Promise.allSettled([1, 2, 3, 2].map((k) => loader.call(k)));
+    expect(load.mock.calls).toEqual([[[1, 2, 3]], [[1]], [[2]], [[3]]]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 20, 'row 3 refused', 20]);
+  });
+
   it('holds calls while its batches are in flight and sends them as one batch when one settles', async () => {
     const gates: (() => void)[] = [];
     const load = jest.fn((keys: string[]) => new Promise<Map<string, string>>((resolve) => gates.push(() => resolve(new Map(keys.map((k) => [k, k.toUpperCase()]))))));

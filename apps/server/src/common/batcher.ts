@@ -12,10 +12,16 @@ export class Batcher<I, O> {
   private inFlight = 0;
   private scheduled = false;
 
+  /**
+   * With `isolateFailures`, a batch whose `run` fails is run again one input at a time, so that an
+   * input that makes the statement fail (a row whose parent was deleted meanwhile) fails only the
+   * calls that passed it. For all-or-nothing writes: the failed batch changed nothing.
+   */
   constructor(
     private readonly run: (inputs: I[]) => Promise<Map<I, O>>,
     private readonly maxBatch = 500,
     private readonly maxInFlight = 2,
+    private readonly isolateFailures = false,
   ) {}
 
   /** The answer `run` gave for `input`, or undefined when it gave none. */
@@ -40,20 +46,34 @@ export class Batcher<I, O> {
   private flush(): void {
     const batch = this.pending.splice(0, this.maxBatch);
     if (batch.length === 0) return;
-    let answers: Promise<Map<I, O>>;
-    try {
-      answers = this.run([...new Set(batch.map((b) => b.input))]);
-    } catch (e) {
-      answers = Promise.reject(e);
-    }
+    const inputs = [...new Set(batch.map((b) => b.input))];
     this.inFlight++;
-    answers.then(
-      (found) => batch.forEach((b) => b.resolve(found.get(b.input))),
-      (e: unknown) => batch.forEach((b) => b.reject(e)),
-    ).finally(() => {
-      this.inFlight--;
-      this.schedule();
-    });
+    this.runSafely(inputs)
+      .then(
+        (found) => batch.forEach((b) => b.resolve(found.get(b.input))),
+        async (e: unknown) => {
+          if (!this.isolateFailures || inputs.length < 2) return batch.forEach((b) => b.reject(e));
+          const alone = await Promise.all(inputs.map((input) => this.runSafely([input]).then((found) => ({ found }), (error: unknown) => ({ error }))));
+          const byInput = new Map(inputs.map((input, i) => [input, alone[i]]));
+          for (const b of batch) {
+            const outcome = byInput.get(b.input)!;
+            if ('found' in outcome) b.resolve(outcome.found.get(b.input));
+            else b.reject(outcome.error);
+          }
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
+  }
+
+  private runSafely(inputs: I[]): Promise<Map<I, O>> {
+    try {
+      return this.run(inputs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 }
 

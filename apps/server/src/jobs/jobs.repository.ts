@@ -70,7 +70,6 @@ interface QueuedInsert {
   jobs: NewJob[];
   event: ServerEvent;
 }
-type InsertOutcome = { results: { job: JobEntity; created: boolean }[] } | { error: unknown };
 
 const compareKeys = (a: string | null, b: string | null): number => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1);
 
@@ -180,24 +179,12 @@ export class JobsRepository {
     return answers;
   });
 
-  /**
-   * The queued jobs of the insertQueued calls of one turn, in one INSERT. Should that statement
-   * fail, each call is run alone, so a bad row fails only the call it came in.
-   */
-  private readonly inserts = new Batcher<QueuedInsert, InsertOutcome>(async (calls) => {
-    const rowsOf = (c: QueuedInsert) => c.jobs.map((j) => ({ ...j, ...c.event }));
-    if (calls.length > 1) {
-      try {
-        const all = await this.insertRows(calls.flatMap(rowsOf));
-        let next = 0;
-        return new Map(calls.map((c) => [c, { results: all.slice(next, (next += c.jobs.length)) }]));
-      } catch {
-        // One call alone below gets its own error.
-      }
-    }
-    const each = await Promise.all(calls.map((c) => this.insertRows(rowsOf(c)).then((results): InsertOutcome => ({ results }), (error: unknown): InsertOutcome => ({ error }))));
-    return new Map(calls.map((c, i) => [c, each[i]]));
-  });
+  /** The queued jobs of the insertQueued calls of one turn, in one INSERT; a bad row fails only its own call. */
+  private readonly inserts = new Batcher<QueuedInsert, { job: JobEntity; created: boolean }[]>(async (calls) => {
+    const all = await this.insertRows(calls.flatMap((c) => c.jobs.map((j) => ({ ...j, ...c.event }))));
+    let next = 0;
+    return new Map(calls.map((c) => [c, all.slice(next, (next += c.jobs.length))]));
+  }, 500, 2, true);
 
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 
@@ -231,10 +218,9 @@ export class JobsRepository {
    */
   async insertQueued(jobs: NewJob[], event: ServerEvent): Promise<{ job: JobEntity; created: boolean }[]> {
     if (jobs.length === 0) return [];
-    const outcome = await this.inserts.call({ jobs, event });
-    if (!outcome) throw new Error('the job insert gave no answer');
-    if ('error' in outcome) throw outcome.error;
-    return outcome.results;
+    const results = await this.inserts.call({ jobs, event });
+    if (!results) throw new Error('the job insert gave no answer');
+    return results;
   }
 
   /** One statement for the rows of many calls; results in the order of `rows`. */
