@@ -164,6 +164,23 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect(approved[0].lastSeenAt).toBeInstanceOf(Date);
   });
 
+  it('sets the roles of several hosts in one UPDATE, sorted and without repeats; null for a deleted host', async () => {
+    const [a, b] = await Promise.all([add('roles-a'), add('roles-b')]);
+    const query = jest.spyOn(ds.getRepository(HostEntity), 'query');
+    try {
+      const [ra, rb, gone] = await Promise.all([
+        hosts.setRoles(a.id, ['wsl_host', 'kvm_host', 'kvm_host']), hosts.setRoles(b.id, []), hosts.setRoles(randomUUID(), ['kvm_host']),
+      ]);
+      expect(query).toHaveBeenCalledTimes(1);
+      expect(ra!.roles).toEqual(['kvm_host', 'wsl_host']);
+      expect(rb!.roles).toEqual([]);
+      expect(gone).toBeNull();
+    } finally {
+      query.mockRestore();
+    }
+    expect((await hosts.findById(a.id))!.roles).toEqual(['kvm_host', 'wsl_host']);
+  });
+
   it('does not use an expired or revoked token', async () => {
     const expired = randomUUID();
     const revoked = randomUUID();

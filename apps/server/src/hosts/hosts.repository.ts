@@ -125,6 +125,18 @@ export class HostsRepository {
     return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
   });
 
+  /** Roles set in one turn (each approved agent's report on connect), one UPDATE; per host the last call's. */
+  private readonly roleWrites = new Batcher<{ id: string; roles: string[] }, HostEntity>(async (inputs) => {
+    const perHost = new Map(inputs.map((i) => [i.id, i]));
+    const rows = [...perHost.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const res = await retryOnDeadlock(() => this.repo.query(
+      `UPDATE hosts SET roles = x.roles, "updatedAt" = now() FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, roles text[]) WHERE hosts.id = x.id RETURNING hosts.*`,
+      [JSON.stringify(rows)],
+    ));
+    const updated = new Map(updatedRows(res).map((r) => [r.id, r]));
+    return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
+  });
+
   constructor(@InjectRepository(HostEntity) private readonly repo: Repository<HostEntity>) {}
 
   private of(manager?: EntityManager): Repository<HostEntity> {
@@ -252,9 +264,9 @@ export class HostsRepository {
   }
 
   /** Replaces the host's roles (sorted, no duplicates); null when the host does not exist. */
+  /** Null when the host no longer exists. */
   async setRoles(id: string, roles: string[]): Promise<HostEntity | null> {
-    const res = await this.repo.query(`UPDATE hosts SET roles = $2::text[], "updatedAt" = now() WHERE id = $1 RETURNING *`, [id, [...new Set(roles)].sort()]);
-    return updatedRows(res)[0] ?? null;
+    return (await this.roleWrites.call({ id, roles: [...new Set(roles)].sort() })) ?? null;
   }
 
   async statusesOf(ids: string[]): Promise<Map<string, HostStatus>> {
