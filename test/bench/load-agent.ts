@@ -11,7 +11,7 @@ import {
   AGENT_NAMESPACE, AgentEvent, CommandAck, fingerprintOf, HandshakeAuth, handshakeMessage, HostFacts, HostStatusPayload, JobCommandPayload,
   parsePayload, PROTOCOL_VERSION, ServerAck, ServerEvent,
 } from '@sysfleet/protocol';
-import { simulatedFacts } from './lib/facts';
+import { simulatedFacts, simulatedVirtualizationReport } from './lib/facts';
 import { AgentEventMsg, AgentSpec, FromWorker, isToWorker, ToWorker } from './lib/ipc';
 import { nowMs } from './lib/stats';
 
@@ -193,7 +193,7 @@ class Worker {
         agent.hostId = parsed.value.hostId;
         agent.ready = true;
         this.emit({ k: 'approved', i: agent.index, hostId: parsed.value.hostId });
-        this.flushOutbox(agent);
+        this.onReady(agent);
       }
     });
     socket.on(ServerEvent.JobCommand, (raw: unknown, ack: unknown) => this.onCommand(agent, raw, ack));
@@ -219,7 +219,26 @@ class Worker {
     agent.hostId = status.value.hostId;
     agent.ready = status.value.status === 'approved';
     this.emit({ k: 'hello', i: agent.index, hostId: status.value.hostId, status: status.value.status, ms: nowMs() - agent.attemptStartedAt });
-    if (agent.ready) this.flushOutbox(agent);
+    if (agent.ready) this.onReady(agent);
+  }
+
+  /** As the real agent on every approved connect: results still unacknowledged go out, and a hypervisor report. */
+  private onReady(agent: SimAgent): void {
+    this.flushOutbox(agent);
+    void this.reportVirtualization(agent);
+  }
+
+  private async reportVirtualization(agent: SimAgent): Promise<void> {
+    const socket = agent.socket;
+    if (!socket) return;
+    let raw: unknown;
+    try {
+      raw = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(AgentEvent.Virtualization, simulatedVirtualizationReport());
+    } catch {
+      return; // disconnected or no answer in time: the next connect reports again, as the real agent does
+    }
+    const ack = parsePayload(ServerAck, raw);
+    if (!ack.ok || !ack.value.ok) this.emit({ k: 'invalid', i: agent.index, what: AgentEvent.Virtualization, error: ack.ok ? ack.value.error ?? 'refused' : ack.error });
   }
 
   private onCommand(agent: SimAgent, raw: unknown, ack: unknown): void {

@@ -294,6 +294,8 @@ export async function enrolmentStorm(ctx: BenchContext): Promise<ScenarioOutput>
 export async function idleCapacity(ctx: BenchContext): Promise<ScenarioOutput> {
   const n = ctx.fleetIndices.length;
   const online = await ctx.pg.query<{ n: string }>(`SELECT count(*) AS n FROM hosts WHERE online AND status = 'approved'`);
+  const reported = await ctx.pg.query<{ n: string }>(
+    `SELECT count(*) AS n FROM hosts h JOIN host_virtualization v ON v."hostId" = h.id WHERE h.online AND h.status = 'approved'`);
   // Let the reconnect burst's garbage and timers settle before measuring.
   await sleep(ctx.size.name === 'full' ? 5000 : 1000);
   const pid = ctx.server.proc.pid!;
@@ -310,6 +312,7 @@ export async function idleCapacity(ctx: BenchContext): Promise<ScenarioOutput> {
     checks: [
       { label: `${n} agents connected and ready`, ok: ctx.fleet.countReady(ctx.fleetIndices) === n, detail: `${ctx.fleet.countReady(ctx.fleetIndices)} ready` },
       { label: `${n} hosts online in Postgres`, ok: Number(online.rows[0].n) === n, detail: `${online.rows[0].n} online` },
+      { label: `${n} hypervisor reports stored (each agent sends one on connect)`, ok: Number(reported.rows[0].n) === n, detail: `${reported.rows[0].n} stored` },
     ],
   };
 }
