@@ -1,3 +1,5 @@
+import { IsInt, IsString, Min, registerDecorator, ValidateNested } from 'class-validator';
+import { Type } from 'class-transformer';
 import { HelloPayload, InventoryRefreshParams, JobProgressPayload, parsePayload } from './index';
 
 const facts = {
@@ -28,5 +30,29 @@ describe('parsePayload', () => {
   it('accepts exactly {} for a command without parameters', () => {
     expect(parsePayload(InventoryRefreshParams, {}).ok).toBe(true);
     expect(parsePayload(InventoryRefreshParams, { rm: '-rf' })).toEqual({ ok: false, error: expect.stringContaining('takes no fields') });
+  });
+
+  it('applies rules of classes defined after earlier validations, and of their parents', () => {
+    class Base {
+      @IsString() name!: string;
+    }
+    expect(parsePayload(Base, { name: 'a' }).ok).toBe(true);
+    expect(parsePayload(Base, { name: 1 }).ok).toBe(false);
+    // Defined after Base's rules were looked up: its own rule and the inherited one both hold.
+    class Sized extends Base {
+      @IsInt() @Min(1) size!: number;
+    }
+    class Outer {
+      @ValidateNested() @Type(() => Sized) inner!: Sized;
+    }
+    expect(parsePayload(Outer, { inner: { name: 'a', size: 2 } }).ok).toBe(true);
+    expect(parsePayload(Outer, { inner: { name: 'a', size: 0 } })).toEqual({ ok: false, error: expect.stringContaining('inner.size') });
+    expect(parsePayload(Outer, { inner: { name: 3, size: 2 } })).toEqual({ ok: false, error: expect.stringContaining('inner.name') });
+    // Base is unchanged by its subclass.
+    expect(parsePayload(Base, { name: 'a', size: 0 })).toEqual({ ok: false, error: expect.stringContaining('size should not exist') });
+    // A rule added to a class already looked up applies from then on.
+    expect(parsePayload(Base, { name: 'forbidden' }).ok).toBe(true);
+    registerDecorator({ target: Base, propertyName: 'name', constraints: [], options: { message: 'name is forbidden' }, validator: { validate: (v: unknown) => v !== 'forbidden' } });
+    expect(parsePayload(Base, { name: 'forbidden' })).toEqual({ ok: false, error: expect.stringContaining('name is forbidden') });
   });
 });
