@@ -164,21 +164,25 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect(approved[0].lastSeenAt).toBeInstanceOf(Date);
   });
 
-  it('sets the roles of several hosts in one UPDATE, sorted and without repeats; null for a deleted host', async () => {
+  it('sets the roles of several hosts in one UPDATE, sorted and without repeats; unchanged roles and a deleted host are not written', async () => {
     const [a, b] = await Promise.all([add('roles-a'), add('roles-b')]);
+    await hosts.setRoles(b.id, ['kvm_host']);
+    const before = (await hosts.findById(b.id))!.updatedAt;
     const query = jest.spyOn(ds.getRepository(HostEntity), 'query');
     try {
       const [ra, rb, gone] = await Promise.all([
-        hosts.setRoles(a.id, ['wsl_host', 'kvm_host', 'kvm_host']), hosts.setRoles(b.id, []), hosts.setRoles(randomUUID(), ['kvm_host']),
+        hosts.setRoles(a.id, ['wsl_host', 'kvm_host', 'kvm_host']), hosts.setRoles(b.id, ['kvm_host', 'kvm_host']), hosts.setRoles(randomUUID(), ['kvm_host']),
       ]);
       expect(query).toHaveBeenCalledTimes(1);
       expect(ra!.roles).toEqual(['kvm_host', 'wsl_host']);
-      expect(rb!.roles).toEqual([]);
+      expect(rb).toBeNull();
       expect(gone).toBeNull();
     } finally {
       query.mockRestore();
     }
     expect((await hosts.findById(a.id))!.roles).toEqual(['kvm_host', 'wsl_host']);
+    expect((await hosts.findById(b.id))!.updatedAt).toEqual(before);
+    expect((await hosts.setRoles(b.id, []))!.roles).toEqual([]);
   });
 
   it('does not use an expired or revoked token', async () => {

@@ -125,12 +125,16 @@ export class HostsRepository {
     return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
   });
 
-  /** Roles set in one turn (each approved agent's report on connect), one UPDATE; per host the last call's. */
+  /**
+   * Roles set in one turn (each approved agent's report on connect), one UPDATE; per host the last
+   * call's. A host whose roles are these already is not written (a reconnecting fleet's reports
+   * mostly change nothing).
+   */
   private readonly roleWrites = new Batcher<{ id: string; roles: string[] }, HostEntity>(async (inputs) => {
     const perHost = new Map(inputs.map((i) => [i.id, i]));
     const rows = [...perHost.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     const res = await retryOnDeadlock(() => this.repo.query(
-      `UPDATE hosts SET roles = x.roles, "updatedAt" = now() FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, roles text[]) WHERE hosts.id = x.id RETURNING hosts.*`,
+      `UPDATE hosts SET roles = x.roles, "updatedAt" = now() FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, roles text[]) WHERE hosts.id = x.id AND hosts.roles IS DISTINCT FROM x.roles RETURNING hosts.*`,
       [JSON.stringify(rows)],
     ));
     const updated = new Map(updatedRows(res).map((r) => [r.id, r]));
@@ -263,8 +267,7 @@ export class HostsRepository {
     return updatedRows(res);
   }
 
-  /** Replaces the host's roles (sorted, no duplicates); null when the host does not exist. */
-  /** Null when the host no longer exists. */
+  /** Replaces the host's roles (sorted, no duplicates): the host as now stored; null when they were these already, or the host does not exist. */
   async setRoles(id: string, roles: string[]): Promise<HostEntity | null> {
     return (await this.roleWrites.call({ id, roles: [...new Set(roles)].sort() })) ?? null;
   }

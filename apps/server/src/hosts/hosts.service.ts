@@ -149,11 +149,13 @@ export class HostsService {
     return host;
   }
 
-  /** Roles the host can play (e.g. kvm_host), set from its virtualization report. */
+  /**
+   * Roles the host can play (e.g. kvm_host), set from its virtualization report. Unchanged roles
+   * are neither written nor pushed; a host deleted meanwhile is left alone (its report is moot).
+   */
   async setRoles(id: string, roles: string[]): Promise<void> {
     const host = await this.hosts.setRoles(id, roles);
-    if (!host) throw HostErrors.NOT_FOUND(`Host ${id} not found`);
-    this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
+    if (host) this.ui.publish(UiEvent.HostUpdated, toHostDto(host));
   }
 
   async markOnline(id: string): Promise<void> {
