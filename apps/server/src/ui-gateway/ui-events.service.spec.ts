@@ -1,6 +1,6 @@
 import { UI_UPDATES, UiEvent } from '@sysfleet/protocol';
 import type { Namespace } from 'socket.io';
-import { UI_ROOM, UiEvents } from './ui-events.service';
+import { UI_MIN_PUSH_INTERVAL_MS, UI_ROOM, UiEvents } from './ui-events.service';
 
 /** A namespace that records what is emitted to which room. */
 function fakeNamespace() {
@@ -10,6 +10,7 @@ function fakeNamespace() {
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('UiEvents', () => {
   it('sends the updates of one turn as one batch, each job and host once in its latest state, in order', async () => {
@@ -37,16 +38,29 @@ describe('UiEvents', () => {
     }]);
   });
 
-  it('starts a new batch in the next turn and sends nothing when there is nothing new', async () => {
+  it('sends at most one batch per interval, the latest state of each record, and nothing when there is nothing new', async () => {
     const { ns, sent } = fakeNamespace();
     const ui = new UiEvents();
     ui.attach(ns);
     ui.publish(UiEvent.HostUpdated, { id: 'h1', online: true });
     await turn();
+    expect(sent).toHaveLength(1);
+    // Right after a batch: the next one waits out the interval, gathering what changes meanwhile.
     ui.publish(UiEvent.HostUpdated, { id: 'h1', online: false });
     await turn();
+    ui.publish(UiEvent.HostUpdated, { id: 'h1', online: true, hostname: 'web-1' });
     await turn();
-    expect(sent.map((s) => s.batch)).toEqual([[[UiEvent.HostUpdated, { id: 'h1', online: true }]], [[UiEvent.HostUpdated, { id: 'h1', online: false }]]]);
+    expect(sent).toHaveLength(1);
+    await pause(UI_MIN_PUSH_INTERVAL_MS + 20);
+    await pause(UI_MIN_PUSH_INTERVAL_MS + 20);
+    expect(sent.map((s) => s.batch)).toEqual([
+      [[UiEvent.HostUpdated, { id: 'h1', online: true }]],
+      [[UiEvent.HostUpdated, { id: 'h1', online: true, hostname: 'web-1' }]],
+    ]);
+    // Quiet for longer than the interval: an update goes at the end of its turn again.
+    ui.publish(UiEvent.HostUpdated, { id: 'h1', online: false });
+    await turn();
+    expect(sent).toHaveLength(3);
   });
 
   it('drops updates before the gateway is attached', async () => {

@@ -9,13 +9,21 @@ export const UI_ROOM = 'ui';
 /** Room of the /ui connections of one operator session. */
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
+/**
+ * Under load, at most one batch this often: a browser needs no more, and a record that changes
+ * several times meanwhile (a job's four states) is encoded and sent once. Unloaded, an update goes
+ * at the end of its turn.
+ */
+export const UI_MIN_PUSH_INTERVAL_MS = 100;
+
 /** Updates that carry a whole record: a later one of the same id replaces an earlier one not yet sent. */
 const LATEST_WINS = new Set<UiEventName>([UiEvent.HostUpdated, UiEvent.JobUpdated]);
 
 /**
  * Pushes live updates to every logged-in web UI, on whichever replica it is connected. The updates
- * of one event-loop turn go out as one `ui.updates` batch: a job passes through four states and a
- * host's facts change with it, and a browser needs only the latest of each.
+ * of one event-loop turn (under load, of up to UI_MIN_PUSH_INTERVAL_MS) go out as one `ui.updates`
+ * batch: a job passes through four states and a host's facts change with it, and a browser needs
+ * only the latest of each.
  */
 @Injectable()
 export class UiEvents {
@@ -23,6 +31,7 @@ export class UiEvents {
   private pending = new Map<string, [UiEventName, unknown]>();
   private unkeyed = 0;
   private scheduled = false;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
   /** Called by the gateway once socket.io is up. */
   attach(ns: Namespace): void {
@@ -38,7 +47,9 @@ export class UiEvents {
     this.pending.set(key, [event, payload]);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      const wait = this.lastFlushAt + UI_MIN_PUSH_INTERVAL_MS - performance.now();
+      if (wait > 0) setTimeout(() => this.flush(), wait);
+      else setImmediate(() => this.flush());
     }
   }
 
@@ -49,6 +60,7 @@ export class UiEvents {
 
   private flush(): void {
     this.scheduled = false;
+    this.lastFlushAt = performance.now();
     const batch = [...this.pending.values()];
     this.pending = new Map();
     this.unkeyed = 0;
