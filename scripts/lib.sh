@@ -34,7 +34,11 @@ server_env() {
   export PORT="${PORT:-3000}"
   export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sysfleet}"
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-  export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$PORT}"
+  if [ -z "${PUBLIC_URL:-}" ]; then
+    export PUBLIC_URL="http://localhost:$PORT"
+    # The same server opened as 127.0.0.1 is another origin to a browser: let its live channel in too.
+    export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://127.0.0.1:$PORT}"
+  fi
   export SYSFLEET_SECRET="${SYSFLEET_SECRET:-$(cat "$STATE_DIR/secret")}"
 }
 

@@ -69,7 +69,7 @@ export class EnvironmentVariables {
   @IsString() @IsOptional() @Matches(/^([a-z.-]+=\d+)?(,[a-z.-]+=\d+)*$/, { message: 'must be type=seconds pairs separated by commas' })
   JOB_DEADLINES?: string;
 
-  /** Comma-separated origins allowed on the /ui socket and for cookie-authenticated requests (PUBLIC_URL is always allowed). */
+  /** Comma-separated origins allowed on the /ui socket, the web UI's live channel (PUBLIC_URL is always allowed). */
   @IsString() @IsOptional()
   ALLOWED_ORIGINS?: string;
 
