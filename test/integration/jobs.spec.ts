@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { JobEntity, JobEventEntity } from '../../apps/server/src/jobs/jobs.entity';
 import { AgentStep, JobsRepository, NewJob } from '../../apps/server/src/jobs/jobs.repository';
 import { dataSourceOptions } from '../../apps/server/src/database/data-source';
-import { createTestDatabase, TestDatabase } from '../support/db';
+import { createTestDatabase, insertApprovedHost, TestDatabase } from '../support/db';
 
 /** The job writes that many agents' messages share (one statement per batch) on real PostgreSQL. */
 describe('jobs on PostgreSQL', () => {
@@ -12,13 +12,7 @@ describe('jobs on PostgreSQL', () => {
   let ds: DataSource;
   let repo: JobsRepository;
 
-  const newHost = async (): Promise<string> => {
-    const [row] = await ds.query(
-      `INSERT INTO hosts ("publicKey", fingerprint, status, hostname, platform) VALUES ('k', $1, 'approved', 'h', 'linux') RETURNING id`,
-      [`SHA256:${randomUUID()}`],
-    );
-    return row.id as string;
-  };
+  const newHost = () => insertApprovedHost(ds);
   const newJob = (hostId: string, over: Partial<NewJob> = {}): NewJob => ({
     id: randomUUID(), hostId, type: 'inventory.refresh', params: {}, secretParams: null, serialKey: null, createdById: null, createdBy: 'alice',
     idempotencyKey: null, deadlineAt: new Date(Date.now() + 60_000), ...over,

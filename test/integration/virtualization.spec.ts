@@ -5,7 +5,7 @@ import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { HostEntity } from '../../apps/server/src/hosts/hosts.entity';
 import { HostVirtualizationEntity } from '../../apps/server/src/virtualization/virtualization.entity';
 import { VirtualizationRepository } from '../../apps/server/src/virtualization/virtualization.repository';
-import { createTestDatabase, TestDatabase } from '../support/db';
+import { createTestDatabase, insertApprovedHost, TestDatabase } from '../support/db';
 
 /** The hypervisor reports every approved agent sends on connect, stored on real PostgreSQL. */
 describe('hypervisor reports on PostgreSQL', () => {
@@ -13,13 +13,7 @@ describe('hypervisor reports on PostgreSQL', () => {
   let ds: DataSource;
   let repo: VirtualizationRepository;
 
-  const newHost = async (): Promise<string> => {
-    const [row] = await ds.query(
-      `INSERT INTO hosts ("publicKey", fingerprint, status, hostname, platform) VALUES ('k', $1, 'approved', 'h', 'linux') RETURNING id`,
-      [`SHA256:${randomUUID()}`],
-    );
-    return row.id as string;
-  };
+  const newHost = () => insertApprovedHost(ds);
   const report = (tag: string) => ({ platform: 'linux', roles: [], hypervisors: [], checkedAt: tag });
   const storedTag = async (hostId: string) =>
     ((await ds.query(`SELECT report->>'checkedAt' AS tag FROM host_virtualization WHERE "hostId" = $1`, [hostId])) as { tag: string }[])[0]?.tag;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 /** Base URL of the PostgreSQL server the tests may create databases on. */
@@ -35,4 +35,13 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
 /** A unique Redis key prefix for one test file (queues, nonces, adapters). */
 export function uniqueRedisPrefix(label = 't'): string {
   return `sft-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** An approved host row with a key of its own and nothing else, for tests of tables that refer to hosts; its id. */
+export async function insertApprovedHost(db: { query(sql: string, params: unknown[]): Promise<{ id: string }[]> }): Promise<string> {
+  const [row] = await db.query(
+    `INSERT INTO hosts ("publicKey", fingerprint, status, hostname, platform) VALUES ('k', $1, 'approved', 'h', 'linux') RETURNING id`,
+    [`SHA256:${randomUUID()}`],
+  );
+  return row.id;
 }
