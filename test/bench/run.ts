@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { EnvironmentVariables } from '../../apps/server/src/config/config';
 import { createTestDatabase, TEST_REDIS_URL, uniqueRedisPrefix } from '../support/db';
 import { ADMIN_PASSWORD, startServer } from '../support/server';
 import { BenchApi } from './lib/api';
@@ -133,7 +134,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await api.login('admin', ADMIN_PASSWORD);
     raw = await startRawServer(opts.distDir);
     fleet = await Fleet.start({ distDir: opts.distDir, workers: size.workers, url: server.url, localAddresses: LOCAL_ADDRESSES, connectWindow: size.connectWindow });
-    ctx = { size, server, api, pg, redis, fleet, keys, log, fleetIndices: [] };
+    const pingIntervalMs = Number(serverEnv.SOCKET_PING_INTERVAL_MS ?? new EnvironmentVariables().SOCKET_PING_INTERVAL_MS);
+    ctx = { size, server, api, pg, redis, fleet, keys, log, pingIntervalMs, fleetIndices: [] };
     // Measured before any agent arrives; settled a moment after boot.
     await new Promise((r) => setTimeout(r, 2000));
     ctx.rssIdle0 = rssBytes(server.proc.pid!);

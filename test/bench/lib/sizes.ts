@@ -12,6 +12,7 @@ export interface BenchSize {
   sustainedSeconds: number;
   /** HTTP requests kept in flight while sustaining jobs. */
   sustainedWindow: number;
+  /** Idle CPU window; at full size at least one of the server's ping intervals (see idleCapacity). */
   idleCpuSeconds: number;
   /** Jobs in flight when the server is restarted. */
   reconnectJobs: number;
