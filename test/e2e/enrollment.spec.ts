@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { Manager } from 'socket.io-client';
 import { AgentProcess, startAgent } from '../support/agent';
 import { ApiClient, login } from '../support/api';
 import { createTestDatabase, TestDatabase, uniqueRedisPrefix } from '../support/db';
@@ -194,7 +195,7 @@ describe('enrolment with real agent processes', () => {
     }
   }, 120_000);
 
-  it('a server that is stopped marks its hosts offline first, and they are online again when it is back', async () => {
+  it('a server that is stopped marks its hosts offline first, closes its WebSocket connections with a close frame, and its hosts are online again when it is back', async () => {
     const ownDb = await createTestDatabase('enrol_stop');
     let own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('stop') });
     const agent = startAgent({ serverUrl: own.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
@@ -207,7 +208,14 @@ describe('enrolment with real agent processes', () => {
       expect((await ownApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
       await waitFor('online', async () => (await online(hostId)) === true, 30_000);
 
+      // A bare engine.io connection: the close code says whether the server sent a close frame (1005)
+      // or the TCP connection just ended (1006).
+      const manager = new Manager(own.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
+      await new Promise<void>((resolve, reject) => manager.open((err) => (err ? reject(err) : resolve())));
+      const closed = new Promise<unknown>((resolve) => manager.engine.on('close', (_reason: string, details: unknown) => resolve(details)));
+
       await own.stop('SIGTERM');
+      expect(((await closed) as { context?: { code?: number } }).context?.code).toBe(1005);
       // Read straight from Postgres: nothing else answers while the server is down.
       expect(await online(hostId)).toBe(false);
       expect(own.logs()).toContain('shutting down: 1 host(s) marked offline');
