@@ -1,4 +1,14 @@
 /**
+ * `maxInFlight` for the statements every agent connection makes (the handshake's host lookup, the
+ * hello's UPDATE, which also takes inventory results' facts, presence, the hypervisor report,
+ * roles): one at a time, so that in a reconnect storm the connections arriving meanwhile join the
+ * next statement and 10,000 reconnects are fewer, larger statements (each statement's round trip
+ * costs the server a write and a wake-up of Postgres). The default two suits the job path, where
+ * one at a time cost a fifth of the sustained rate.
+ */
+export const CONNECTION_PATH_IN_FLIGHT = 1;
+
+/**
  * Coalesces calls into one call of `run` with all their inputs: under load the messages of many
  * agents arrive together, and one statement over a batch of rows costs about what one row does.
  * A batch goes at the end of the turn its first call was made in, unless `maxInFlight` batches are
@@ -7,15 +17,6 @@
  * for nothing. Nothing is cached: each call sees the database as its batch finds it. Equal inputs
  * (`===`) in one batch are passed to `run` once and share the answer.
  */
-/**
- * `maxInFlight` for the statements every agent connection makes (the handshake's host lookup, the
- * hello, presence, the hypervisor report, roles): one at a time, so that in a reconnect storm the
- * connections arriving meanwhile join the next statement and 10,000 reconnects are fewer, larger
- * statements (each statement's round trip costs the server a write and a wake-up of Postgres). The
- * default two suits the job path, where one at a time cost a fifth of the sustained rate.
- */
-export const CONNECTION_PATH_IN_FLIGHT = 1;
-
 export class Batcher<I, O> {
   private pending: { input: I; resolve: (v: O | undefined) => void; reject: (e: unknown) => void }[] = [];
   private inFlight = 0;
