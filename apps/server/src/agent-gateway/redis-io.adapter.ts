@@ -5,8 +5,7 @@ import Redis from 'ioredis';
 import { MAX_MESSAGE_BYTES } from '@sysfleet/protocol';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import { Namespace } from 'socket.io';
-import type { Server, ServerOptions, Socket } from 'socket.io';
+import { Namespace, type Server, type ServerOptions, type Socket } from 'socket.io';
 import { EnvironmentVariables } from '../config/config';
 import { AUTO_PIPELINE } from '../database/redis';
 
