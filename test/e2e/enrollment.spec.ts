@@ -195,6 +195,33 @@ describe('enrolment with real agent processes', () => {
     }
   }, 120_000);
 
+  it('a server and its agent stopped together (Ctrl-C of the demo) both end cleanly, the host offline', async () => {
+    const ownDb = await createTestDatabase('enrol_ctrlc');
+    const own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('ctrlc') });
+    const agent = startAgent({ serverUrl: own.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
+    const pg = new Client({ connectionString: ownDb.url });
+    await pg.connect();
+    try {
+      const ownApi = await login(own.url);
+      const { hostId } = await waitingHost(agent);
+      expect((await ownApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
+      await waitFor('online', async () => (await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [hostId])).rows[0]?.online === true, 30_000);
+
+      // Live UI updates still on their way when the stop begins (a job's states, then the host going offline).
+      expect((await ownApi.post(`/api/hosts/${hostId}/inventory/refresh`)).status).toBe(202);
+      await Promise.all([agent.kill('SIGINT'), own.stop('SIGINT')]);
+      // Nest re-raises the signal after a clean close; a crash during the stop exits with a code.
+      expect({ exitCode: own.proc.exitCode, signal: own.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGINT' });
+      expect(own.logs()).not.toContain('Error:');
+      expect((await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [hostId])).rows[0]?.online).toBe(false);
+    } finally {
+      await pg.end();
+      await agent.cleanup();
+      await own.stop();
+      await ownDb.drop();
+    }
+  }, 120_000);
+
   it('a server that is stopped marks its hosts offline first, closes its WebSocket connections with a close frame, and its hosts are online again when it is back', async () => {
     const ownDb = await createTestDatabase('enrol_stop');
     let own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('stop') });
@@ -216,6 +243,8 @@ describe('enrolment with real agent processes', () => {
 
       await own.stop('SIGTERM');
       expect(((await closed) as { context?: { code?: number } }).context?.code).toBe(1005);
+      // A clean stop ends by the signal (Nest re-raises it after closing), not by a crash's exit code.
+      expect({ exitCode: own.proc.exitCode, signal: own.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGTERM' });
       // Read straight from Postgres: nothing else answers while the server is down.
       expect(await online(hostId)).toBe(false);
       expect(own.logs()).toContain('shutting down: 1 host(s) marked offline');

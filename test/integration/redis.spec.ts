@@ -8,6 +8,7 @@ import type { UiEvents } from '../../apps/server/src/ui-gateway/ui-events.servic
 import { AuthService } from '../../apps/server/src/auth/auth.service';
 import type { SessionsService, StartedSession } from '../../apps/server/src/auth/sessions.service';
 import { EnvironmentVariables } from '../../apps/server/src/config/config';
+import { AUTO_PIPELINE, closeRedis } from '../../apps/server/src/database/redis';
 import { redisOptionsFromUrl } from '../../apps/server/src/database/redis-options';
 import type { HostsService } from '../../apps/server/src/hosts/hosts.service';
 import { JOBS_QUEUE } from '../../apps/server/src/jobs/jobs.service';
@@ -168,5 +169,15 @@ describe('Redis: login limits, handshake nonces, the jobs queue', () => {
       // Under the deployment's prefix, so deployments and test runs sharing one Redis do not see each other's queue.
       expect(await redis.exists(`${prefix}:bull:${JOBS_QUEUE}:${jobId}`)).toBe(1);
     });
+  });
+  it('closeRedis sends what an auto-pipelining client was given in the same turn before it closes', async () => {
+    const key = `${prefix}:close`;
+    const client = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null, ...AUTO_PIPELINE });
+    await client.ping();
+    // Issued and not awaited, as socket.io's adapter publishes; a bare QUIT overtakes it.
+    const set = client.set(key, 'sent');
+    await closeRedis(client);
+    await expect(set).resolves.toBe('OK');
+    expect(await redis.get(key)).toBe('sent');
   });
 });

@@ -7,7 +7,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import { Namespace, type Server, type ServerOptions, type Socket } from 'socket.io';
 import { EnvironmentVariables } from '../config/config';
-import { AUTO_PIPELINE } from '../database/redis';
+import { AUTO_PIPELINE, closeRedis } from '../database/redis';
 
 /**
  * Frames up to this size reach the gateway, where parsePayload refuses anything over
@@ -85,6 +85,6 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   override async dispose(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(this.clients.map(closeRedis));
   }
 }

@@ -71,4 +71,24 @@ describe('UiEvents', () => {
     await turn();
     expect(sent).toEqual([]);
   });
+  it('once the server stops, sends what waits at once and every later update as it comes (nothing waits for a timer)', async () => {
+    const { ns, sent } = fakeNamespace();
+    const ui = new UiEvents();
+    ui.attach(ns);
+    ui.publish(UiEvent.JobUpdated, { id: 'j1', status: 'queued' });
+    await turn();
+    // Within the minimum interval: this one waits for a timer.
+    ui.publish(UiEvent.JobUpdated, { id: 'j1', status: 'running' });
+    expect(sent).toHaveLength(1);
+    ui.beforeApplicationShutdown();
+    expect(sent.map((s) => s.batch)).toEqual([
+      [[UiEvent.JobUpdated, { id: 'j1', status: 'queued' }]],
+      [[UiEvent.JobUpdated, { id: 'j1', status: 'running' }]],
+    ]);
+    ui.publish(UiEvent.HostUpdated, { id: 'h1', online: false });
+    expect(sent[2].batch).toEqual([[UiEvent.HostUpdated, { id: 'h1', online: false }]]);
+    // The timer that was set sends nothing twice.
+    await pause(UI_MIN_PUSH_INTERVAL_MS + 20);
+    expect(sent).toHaveLength(3);
+  });
 });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { UI_UPDATES, UiEvent } from '@sysfleet/protocol';
 import type { Namespace } from 'socket.io';
 
@@ -26,8 +26,10 @@ const LATEST_WINS = new Set<UiEventName>([UiEvent.HostUpdated, UiEvent.JobUpdate
  * only the latest of each.
  */
 @Injectable()
-export class UiEvents {
+export class UiEvents implements BeforeApplicationShutdown {
   private ns: Namespace | null = null;
+  /** Set when the server begins to stop: updates go out at once, nothing waits for a timer. */
+  private stopping = false;
   private pending = new Map<string, [UiEventName, unknown]>();
   private unkeyed = 0;
   private scheduled = false;
@@ -45,12 +47,24 @@ export class UiEvents {
     // Deleting first moves a replaced update to the end: it is sent after what happened before it.
     this.pending.delete(key);
     this.pending.set(key, [event, payload]);
+    if (this.stopping) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;
       const wait = this.lastFlushAt + UI_MIN_PUSH_INTERVAL_MS - performance.now();
       if (wait > 0) setTimeout(() => this.flush(), wait);
       else setImmediate(() => this.flush());
     }
+  }
+
+  /**
+   * From here on each update is sent at once, and what waits is sent now. socket.io's Redis client
+   * closes right after the shutdown hooks; a batch still waiting for its timer then (the hosts this
+   * replica marks offline as it stops) published on a closed connection, never reached the other
+   * replicas' browsers, and its rejected PUBLISH crashed the stop.
+   */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    this.flush();
   }
 
   /** Closes the live connections of an ended session, on every replica. */
