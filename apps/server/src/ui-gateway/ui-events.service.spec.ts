@@ -71,6 +71,7 @@ describe('UiEvents', () => {
     await turn();
     expect(sent).toEqual([]);
   });
+
   it('once the server stops, sends what waits at once and every later update as it comes (nothing waits for a timer)', async () => {
     const { ns, sent } = fakeNamespace();
     const ui = new UiEvents();
