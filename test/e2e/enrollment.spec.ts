@@ -195,67 +195,60 @@ describe('enrolment with real agent processes', () => {
     }
   }, 120_000);
 
-  it('a server and its agent stopped together (Ctrl-C of the demo) both end cleanly, the host offline', async () => {
-    const ownDb = await createTestDatabase('enrol_ctrlc');
-    const own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('ctrlc') });
-    const agent = startAgent({ serverUrl: own.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
+  interface OwnServer { server: ServerProcess; agent: AgentProcess; hostId: string; online: () => Promise<boolean | undefined> }
+
+  /**
+   * A server of its own (these tests stop it) with one approved, online agent; `body` may replace
+   * `server` (a restart), and whichever it ends with is stopped afterwards.
+   */
+  async function withOwnServer(name: string, body: (own: OwnServer) => Promise<void>): Promise<void> {
+    const ownDb = await createTestDatabase(`enrol_${name}`);
+    const server = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix(name) });
+    const agent = startAgent({ serverUrl: server.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
     const pg = new Client({ connectionString: ownDb.url });
     await pg.connect();
+    const own: OwnServer = { server, agent, hostId: '', online: async () => (await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [own.hostId])).rows[0]?.online };
     try {
-      const ownApi = await login(own.url);
-      const { hostId } = await waitingHost(agent);
-      expect((await ownApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
-      await waitFor('online', async () => (await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [hostId])).rows[0]?.online === true, 30_000);
-
-      // Live UI updates still on their way when the stop begins (a job's states, then the host going offline).
-      expect((await ownApi.post(`/api/hosts/${hostId}/inventory/refresh`)).status).toBe(202);
-      await Promise.all([agent.kill('SIGINT'), own.stop('SIGINT')]);
-      // Nest re-raises the signal after a clean close; a crash during the stop exits with a code.
-      expect({ exitCode: own.proc.exitCode, signal: own.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGINT' });
-      expect(own.logs()).not.toContain('Error:');
-      expect((await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [hostId])).rows[0]?.online).toBe(false);
+      const ownApi = await login(server.url);
+      own.hostId = (await waitingHost(agent)).hostId;
+      expect((await ownApi.post(`/api/hosts/${own.hostId}/approve`)).status).toBe(200);
+      await waitFor('online', async () => (await own.online()) === true, 30_000);
+      await body(own);
     } finally {
       await pg.end();
       await agent.cleanup();
-      await own.stop();
+      await own.server.stop();
       await ownDb.drop();
     }
-  }, 120_000);
+  }
 
-  it('a server that is stopped marks its hosts offline first, closes its WebSocket connections with a close frame, and its hosts are online again when it is back', async () => {
-    const ownDb = await createTestDatabase('enrol_stop');
-    let own = await startServer({ databaseUrl: ownDb.url, redisPrefix: uniqueRedisPrefix('stop') });
-    const agent = startAgent({ serverUrl: own.url, logLevel: 'info', env: { SYSFLEET_AGENT_BACKOFF_MAX_MS: '500' } });
-    const pg = new Client({ connectionString: ownDb.url });
-    await pg.connect();
-    const online = async (id: string) => (await pg.query<{ online: boolean }>('SELECT online FROM hosts WHERE id = $1', [id])).rows[0]?.online;
-    try {
-      const ownApi = await login(own.url);
-      const { hostId } = await waitingHost(agent);
-      expect((await ownApi.post(`/api/hosts/${hostId}/approve`)).status).toBe(200);
-      await waitFor('online', async () => (await online(hostId)) === true, 30_000);
+  it('a server and its agent stopped together (Ctrl-C of the demo) both end cleanly, the host offline', () => withOwnServer('ctrlc', async (own) => {
+    const ownApi = await login(own.server.url);
+    // Live UI updates still on their way when the stop begins (a job's states, then the host going offline).
+    expect((await ownApi.post(`/api/hosts/${own.hostId}/inventory/refresh`)).status).toBe(202);
+    await Promise.all([own.agent.kill('SIGINT'), own.server.stop('SIGINT')]);
+    // Nest re-raises the signal after a clean close; a crash during the stop exits with a code.
+    expect({ exitCode: own.server.proc.exitCode, signal: own.server.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGINT' });
+    expect(own.server.logs()).not.toContain('Error:');
+    expect(await own.online()).toBe(false);
+  }), 120_000);
 
-      // A bare engine.io connection: the close code says whether the server sent a close frame (1005)
-      // or the TCP connection just ended (1006).
-      const manager = new Manager(own.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
-      await new Promise<void>((resolve, reject) => manager.open((err) => (err ? reject(err) : resolve())));
-      const closed = new Promise<unknown>((resolve) => manager.engine.on('close', (_reason: string, details: unknown) => resolve(details)));
+  it('a server that is stopped marks its hosts offline first, closes its WebSocket connections with a close frame, and its hosts are online again when it is back', () => withOwnServer('stop', async (own) => {
+    // A bare engine.io connection: the close code says whether the server sent a close frame (1005)
+    // or the TCP connection just ended (1006).
+    const manager = new Manager(own.server.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
+    await new Promise<void>((resolve, reject) => manager.open((err) => (err ? reject(err) : resolve())));
+    const closed = new Promise<unknown>((resolve) => manager.engine.on('close', (_reason: string, details: unknown) => resolve(details)));
 
-      await own.stop('SIGTERM');
-      expect(((await closed) as { context?: { code?: number } }).context?.code).toBe(1005);
-      // A clean stop ends by the signal (Nest re-raises it after closing), not by a crash's exit code.
-      expect({ exitCode: own.proc.exitCode, signal: own.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGTERM' });
-      // Read straight from Postgres: nothing else answers while the server is down.
-      expect(await online(hostId)).toBe(false);
-      expect(own.logs()).toContain('shutting down: 1 host(s) marked offline');
+    await own.server.stop('SIGTERM');
+    expect(((await closed) as { context?: { code?: number } }).context?.code).toBe(1005);
+    // A clean stop ends by the signal (Nest re-raises it after closing), not by a crash's exit code.
+    expect({ exitCode: own.server.proc.exitCode, signal: own.server.proc.signalCode }).toEqual({ exitCode: null, signal: 'SIGTERM' });
+    // Read straight from Postgres: nothing else answers while the server is down.
+    expect(await own.online()).toBe(false);
+    expect(own.server.logs()).toContain('shutting down: 1 host(s) marked offline');
 
-      own = await own.restart();
-      await waitFor('online again after the restart', async () => (await online(hostId)) === true, 30_000, 200);
-    } finally {
-      await pg.end();
-      await agent.cleanup();
-      await own.stop();
-      await ownDb.drop();
-    }
-  }, 120_000);
+    own.server = await own.server.restart();
+    await waitFor('online again after the restart', async () => (await own.online()) === true, 30_000, 200);
+  }), 120_000);
 });
