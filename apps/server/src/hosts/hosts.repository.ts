@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import type { HostFacts, HostStatus } from '@sysfleet/protocol';
 import { HostEntity } from './hosts.entity';
-import { Batcher, CONNECTION_PATH_IN_FLIGHT, retryOnDeadlock } from '../common/batcher';
+import { Batcher, CONNECTION_PATH, retryOnDeadlock } from '../common/batcher';
 
 export const HOST_SORT_FIELDS = ['hostname', 'status', 'platform', 'lastSeenAt', 'createdAt'] as const;
 export type HostSortField = (typeof HOST_SORT_FIELDS)[number];
@@ -77,12 +77,12 @@ export class HostsRepository {
   private readonly byId = new Batcher<string, HostEntity>(async (ids) => {
     const rows: HostEntity[] = await this.repo.query(`SELECT * FROM hosts WHERE id = ANY($1::uuid[])`, [ids]);
     return new Map(rows.map((r) => [r.id, r]));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   private readonly byFingerprint = new Batcher<string, HostEntity>(async (fingerprints) => {
     const rows: HostEntity[] = await this.repo.query(`SELECT * FROM hosts WHERE fingerprint = ANY($1::text[])`, [fingerprints]);
     return new Map(rows.map((r) => [r.fingerprint, r]));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   /** Connects (an approval's ready agents) and disconnects of one turn: one UPDATE each way. */
   private readonly onlineWrites = new Batcher<string, HostEntity>(async (ids) => {
@@ -92,7 +92,7 @@ export class HostsRepository {
       [ids],
     ));
     return new Map(updatedRows(res).map((r) => [r.id, r]));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   private readonly offlineWrites = new Batcher<string, HostEntity>(async (ids) => {
     const res = await retryOnDeadlock(() => this.repo.query(
@@ -101,7 +101,7 @@ export class HostsRepository {
       [ids],
     ));
     return new Map(updatedRows(res).map((r) => [r.id, r]));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   /**
    * Facts reports and hellos arriving in one turn, one UPDATE for all: per host the last report's
@@ -123,7 +123,7 @@ export class HostsRepository {
     ));
     const updated = new Map(updatedRows(res).map((r) => [r.id, r]));
     return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   /**
    * Roles set in one turn (each approved agent's report on connect), one UPDATE; per host the last
@@ -139,7 +139,7 @@ export class HostsRepository {
     ));
     const updated = new Map(updatedRows(res).map((r) => [r.id, r]));
     return new Map(inputs.flatMap((i) => (updated.has(i.id) ? [[i, updated.get(i.id)!]] : [])));
-  }, 500, CONNECTION_PATH_IN_FLIGHT);
+  }, CONNECTION_PATH);
 
   constructor(@InjectRepository(HostEntity) private readonly repo: Repository<HostEntity>) {}
 

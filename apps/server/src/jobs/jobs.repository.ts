@@ -184,7 +184,7 @@ export class JobsRepository {
     const all = await this.insertRows(calls.flatMap((c) => c.jobs.map((j) => ({ ...j, ...c.event }))));
     let next = 0;
     return new Map(calls.map((c) => [c, all.slice(next, (next += c.jobs.length))]));
-  }, 500, 2, true);
+  }, { isolateFailures: true });
 
   constructor(@InjectRepository(JobEntity) private readonly repo: Repository<JobEntity>) {}
 

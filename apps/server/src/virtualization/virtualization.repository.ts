@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Batcher, CONNECTION_PATH_IN_FLIGHT, retryOnDeadlock } from '../common/batcher';
+import { Batcher, CONNECTION_PATH, retryOnDeadlock } from '../common/batcher';
 import { HostVirtualizationEntity } from './virtualization.entity';
 
 interface ReportWrite {
@@ -34,7 +34,7 @@ export class VirtualizationRepository {
     ));
     const written = new Set(stored.map((r) => r.hostId));
     return new Map(inputs.map((i) => [i, newest.get(i.hostId) === i && written.has(i.hostId)]));
-  }, 500, CONNECTION_PATH_IN_FLIGHT, true);
+  }, { ...CONNECTION_PATH, isolateFailures: true });
 
   constructor(@InjectRepository(HostVirtualizationEntity) private readonly repo: Repository<HostVirtualizationEntity>) {}
 
