@@ -302,3 +302,49 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
     expect(plans.role).toContain('hosts_roles');
   });
 });
+
+/**
+ * Presence writes come in thousands in a reconnect storm or a stop; each must be a heap-only (HOT)
+ * update that touches no index of hosts (migration 8). A database of its own, on one connection,
+ * so that the table's update counters see nothing but these writes.
+ */
+describe('presence writes on PostgreSQL', () => {
+  let db: TestDatabase;
+  let one: DataSource;
+  let hosts: HostsRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('hosts-hot');
+    one = await new DataSource({ ...dataSourceOptions(db.url, 1), entities: [HostEntity, EnrollmentTokenEntity, AuditEventEntity] }).initialize();
+    await one.runMigrations({ transaction: 'each' });
+    hosts = new HostsRepository(one.getRepository(HostEntity));
+  });
+
+  afterAll(async () => {
+    await one?.destroy();
+    await db?.drop();
+  });
+
+  /** The table's counters, with this connection's pending statistics flushed first (PostgreSQL 15). */
+  const updates = async () => {
+    await one.query('SELECT pg_stat_force_next_flush()');
+    const [row] = (await one.query(`SELECT n_tup_upd::int AS all, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'hosts'`)) as { all: number; hot: number }[];
+    return row;
+  };
+
+  it('marks hosts online, beats, records hellos and marks them offline without touching an index', async () => {
+    const stored = await hosts.insertMany(Array.from({ length: 50 }, (_, i) => ({
+      publicKey: 'pem', fingerprint: `SHA256:${randomUUID()}`, status: 'approved' as const, facts: facts(`hot-${i}`), parentHostId: null,
+      enrollmentTokenId: null, approvedBy: 'admin', online: false,
+    })));
+    const ids = stored.map((h) => h.id);
+    const before = await updates();
+    expect((await Promise.all(ids.map((id) => hosts.markOnline(id)))).every((h) => h?.online)).toBe(true);
+    await hosts.touchConnected(ids);
+    // New facts, the same names: a renamed host changes indexed columns and cannot be heap-only.
+    await Promise.all(stored.map((h) => hosts.recordHello(h.id, { ...facts(h.hostname), memoryFreeBytes: 2 })));
+    expect((await Promise.all(ids.map((id) => hosts.markOffline(id)))).every((h) => h && !h.online)).toBe(true);
+    const after = await updates();
+    expect({ all: after.all - before.all, hot: after.hot - before.hot }).toEqual({ all: 200, hot: 200 });
+  });
+});
