@@ -40,19 +40,13 @@ export class Batcher<I, O> {
   private inFlight = 0;
   private scheduled = false;
 
-  private readonly maxBatch: number;
-  private readonly maxInFlight: number;
-  private readonly isolateFailures: boolean;
-  private readonly lingerMs: number;
+  private readonly opts: Required<BatcherOptions>;
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<Map<I, O>>,
-    { maxBatch = 500, maxInFlight = 2, isolateFailures = false, lingerMs = 0 }: BatcherOptions = {},
+    opts: BatcherOptions = {},
   ) {
-    this.maxBatch = maxBatch;
-    this.maxInFlight = maxInFlight;
-    this.isolateFailures = isolateFailures;
-    this.lingerMs = lingerMs;
+    this.opts = { maxBatch: 500, maxInFlight: 2, isolateFailures: false, lingerMs: 0, ...opts };
   }
 
   /** The answer `run` gave for `input`, or undefined when it gave none. */
@@ -60,25 +54,25 @@ export class Batcher<I, O> {
     return new Promise((resolve, reject) => {
       this.pending.push({ input, resolve, reject });
       // A full batch goes at once whatever is in flight: batches stay bounded.
-      if (this.pending.length >= this.maxBatch) this.flush();
+      if (this.pending.length >= this.opts.maxBatch) this.flush();
       else this.schedule();
     });
   }
 
   /** `loaded`: calls arrived while a batch was running. */
   private schedule(loaded = false): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
+    if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.pending.length === 0) return;
     this.scheduled = true;
     const go = () => {
       this.scheduled = false;
-      if (this.inFlight < this.maxInFlight) this.flush();
+      if (this.inFlight < this.opts.maxInFlight) this.flush();
     };
-    if (loaded && this.lingerMs > 0) setTimeout(go, this.lingerMs);
+    if (loaded && this.opts.lingerMs > 0) setTimeout(go, this.opts.lingerMs);
     else setImmediate(go);
   }
 
   private flush(): void {
-    const batch = this.pending.splice(0, this.maxBatch);
+    const batch = this.pending.splice(0, this.opts.maxBatch);
     if (batch.length === 0) return;
     const inputs = [...new Set(batch.map((b) => b.input))];
     this.inFlight++;
@@ -86,7 +80,7 @@ export class Batcher<I, O> {
       .then(
         (found) => batch.forEach((b) => b.resolve(found.get(b.input))),
         async (e: unknown) => {
-          if (!this.isolateFailures || inputs.length < 2) return batch.forEach((b) => b.reject(e));
+          if (!this.opts.isolateFailures || inputs.length < 2) return batch.forEach((b) => b.reject(e));
           const alone = await Promise.all(inputs.map((input) => this.runSafely([input]).then((found) => ({ found }), (error: unknown) => ({ error }))));
           const byInput = new Map(inputs.map((input, i) => [input, alone[i]]));
           for (const b of batch) {
