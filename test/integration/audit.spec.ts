@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { AuditEventEntity } from '../../apps/server/src/audit/audit.entity';
 import { AuditQuery, AuditRepository } from '../../apps/server/src/audit/audit.repository';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 type Row = Omit<AuditEventEntity, 'id' | 'createdAt'>;
@@ -40,8 +40,7 @@ describe('audit repository search on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('audit');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [AuditEventEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [AuditEventEntity]);
     audit = new AuditRepository(ds.getRepository(AuditEventEntity));
     await audit.insertMany(TRAIL.map(({ minute: _minute, ...r }) => r));
     // createdAt is the database's now(); give each event its place on the timeline.

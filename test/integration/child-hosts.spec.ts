@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ChildHostEntity } from '../../apps/server/src/child-hosts/child-hosts.entity';
 import { ChildHostsRepository, NewChild } from '../../apps/server/src/child-hosts/child-hosts.repository';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 describe('child_hosts on PostgreSQL', () => {
@@ -26,8 +26,7 @@ describe('child_hosts on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('children');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [ChildHostEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [ChildHostEntity]);
     repo = new ChildHostsRepository(ds.getRepository(ChildHostEntity));
   });
 

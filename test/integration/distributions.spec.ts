@@ -1,8 +1,8 @@
 import { CHILD_TYPES, fillInstallCommand, INSTALL_PLACEHOLDERS, unknownPlaceholders } from '@sysfleet/protocol';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { DistributionEntity } from '../../apps/server/src/distributions/distributions.entity';
 import { validateDistribution } from '../../apps/server/src/distributions/distributions.service';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 describe('distributions catalogue (migration seed on real Postgres)', () => {
@@ -12,9 +12,7 @@ describe('distributions catalogue (migration seed on real Postgres)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('distributions');
-    ds = new DataSource({ ...dataSourceOptions(db.url), entities: [DistributionEntity] });
-    await ds.initialize();
-    await ds.runMigrations();
+    ds = await migratedDataSource(db.url, [DistributionEntity]);
     rows = await ds.getRepository(DistributionEntity).find();
   });
 

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { HostFacts } from '@sysfleet/protocol';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { EnrollmentTokenEntity } from '../../apps/server/src/enrollment/enrollment.entity';
 import { EnrollmentTokensRepository } from '../../apps/server/src/enrollment/enrollment.repository';
 import { HostEntity } from '../../apps/server/src/hosts/hosts.entity';
@@ -12,6 +11,7 @@ import { AuditRepository } from '../../apps/server/src/audit/audit.repository';
 import { AuditService } from '../../apps/server/src/audit/audit.service';
 import { EnrollmentService } from '../../apps/server/src/enrollment/enrollment.service';
 import type { HostsService } from '../../apps/server/src/hosts/hosts.service';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 const facts = (hostname: string, platform: HostFacts['platform'] = 'linux'): HostFacts => ({
@@ -28,8 +28,7 @@ describe('hosts and enrollment tokens on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('hosts');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [HostEntity, EnrollmentTokenEntity, AuditEventEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [HostEntity, EnrollmentTokenEntity, AuditEventEntity]);
     hosts = new HostsRepository(ds.getRepository(HostEntity));
     tokens = new EnrollmentTokensRepository(ds.getRepository(EnrollmentTokenEntity));
   });
@@ -315,8 +314,7 @@ describe('presence writes on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('hosts-hot');
-    one = await new DataSource({ ...dataSourceOptions(db.url, 1), entities: [HostEntity, EnrollmentTokenEntity, AuditEventEntity] }).initialize();
-    await one.runMigrations({ transaction: 'each' });
+    one = await migratedDataSource(db.url, [HostEntity, EnrollmentTokenEntity, AuditEventEntity], 1);
     hosts = new HostsRepository(one.getRepository(HostEntity));
   });
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { JobEntity, JobEventEntity } from '../../apps/server/src/jobs/jobs.entity';
 import { AgentStep, JobsRepository, NewJob } from '../../apps/server/src/jobs/jobs.repository';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, insertApprovedHost, TestDatabase } from '../support/db';
 
 /** The job writes that many agents' messages share (one statement per batch) on real PostgreSQL. */
@@ -29,8 +29,7 @@ describe('jobs on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('jobsrepo');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [JobEntity, JobEventEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [JobEntity, JobEventEntity]);
     repo = new JobsRepository(ds.getRepository(JobEntity));
   });
 

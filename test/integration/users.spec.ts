@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { SessionEntity } from '../../apps/server/src/auth/sessions.entity';
 import { SessionsRepository } from '../../apps/server/src/auth/sessions.repository';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { UserEntity } from '../../apps/server/src/users/users.entity';
 import { UsersRepository } from '../../apps/server/src/users/users.repository';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 describe('users and sessions repositories on PostgreSQL', () => {
@@ -15,8 +15,7 @@ describe('users and sessions repositories on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('users');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [UserEntity, SessionEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [UserEntity, SessionEntity]);
     users = new UsersRepository(ds.getRepository(UserEntity));
     sessions = new SessionsRepository(ds.getRepository(SessionEntity));
   });

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../apps/server/src/database/data-source';
 import { HostEntity } from '../../apps/server/src/hosts/hosts.entity';
 import { HostVirtualizationEntity } from '../../apps/server/src/virtualization/virtualization.entity';
 import { VirtualizationRepository } from '../../apps/server/src/virtualization/virtualization.repository';
+import { migratedDataSource } from '../support/data-source';
 import { createTestDatabase, insertApprovedHost, TestDatabase } from '../support/db';
 
 /** The hypervisor reports every approved agent sends on connect, stored on real PostgreSQL. */
@@ -20,8 +20,7 @@ describe('hypervisor reports on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('virtualization');
-    ds = await new DataSource({ ...dataSourceOptions(db.url), entities: [HostEntity, HostVirtualizationEntity] }).initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await migratedDataSource(db.url, [HostEntity, HostVirtualizationEntity]);
     repo = new VirtualizationRepository(ds.getRepository(HostVirtualizationEntity));
   });
 
